@@ -1,0 +1,67 @@
+// Changes a driver reports. Numbers are libvirt's (virDomainEventType and
+// its detail enums); the service turns each into the org.libvirt signal of
+// the same name and shape.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "typed_params.h"
+
+namespace virtbus {
+
+namespace ev {
+enum DomainEventType : int32_t {
+    Defined = 0, Undefined = 1, Started = 2, Suspended = 3, Resumed = 4,
+    Stopped = 5, Shutdown = 6, PMSuspended = 7, Crashed = 8,
+};
+// Details, by event.
+enum : int32_t { DefinedAdded = 0, DefinedUpdated = 1, DefinedRenamed = 2, DefinedFromSnapshot = 3 };
+enum : int32_t { UndefinedRemoved = 0, UndefinedRenamed = 1 };
+enum : int32_t { StartedBooted = 0, StartedMigrated = 1, StartedRestored = 2, StartedFromSnapshot = 3,
+                 StartedWakeup = 4 };
+enum : int32_t { SuspendedPaused = 0, SuspendedMigrated = 1, SuspendedIOError = 2, SuspendedWatchdog = 3,
+                 SuspendedRestored = 4, SuspendedFromSnapshot = 5, SuspendedAPIError = 6 };
+enum : int32_t { ResumedUnpaused = 0, ResumedMigrated = 1, ResumedFromSnapshot = 2 };
+enum : int32_t { StoppedShutdown = 0, StoppedDestroyed = 1, StoppedCrashed = 2, StoppedMigrated = 3,
+                 StoppedSaved = 4, StoppedFailed = 5, StoppedFromSnapshot = 6 };
+enum : int32_t { ShutdownFinished = 0, ShutdownGuest = 1, ShutdownHost = 2 };
+enum : int32_t { PMSuspendedMemory = 0, PMSuspendedDisk = 1 };
+} // namespace ev
+
+// Per-domain signals (org.libvirt.Domain), one struct per signal.
+namespace sig {
+struct BalloonChange { uint64_t actual; };
+struct DeviceAdded { std::string device; };
+struct DeviceRemoved { std::string device; };
+struct DeviceRemovalFailed { std::string device; };
+struct MetadataChange { int32_t type; std::string nsuri; };
+struct Reboot {};
+struct RTCChange { int64_t utcoffset; };
+struct TrayChange { std::string device; int32_t reason; };
+struct DiskChange { std::string oldSrcPath, newSrcPath, device; int32_t reason; };
+struct Watchdog { int32_t action; };
+struct IOError { std::string srcPath, device; int32_t action; std::string reason; };
+struct JobCompleted { TypedParams params; };
+struct Tunable { TypedParams params; };
+struct BlockJob { std::string disk; int32_t type, status; };
+struct PMSuspend { int32_t reason; };
+struct PMWakeup { int32_t reason; };
+} // namespace sig
+
+using DomainSignal = std::variant<sig::BalloonChange, sig::DeviceAdded, sig::DeviceRemoved,
+                                  sig::DeviceRemovalFailed, sig::MetadataChange, sig::Reboot, sig::RTCChange,
+                                  sig::TrayChange, sig::DiskChange, sig::Watchdog, sig::IOError,
+                                  sig::JobCompleted, sig::Tunable, sig::BlockJob, sig::PMSuspend, sig::PMWakeup>;
+
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    // A domain's lifecycle changed (Connect.DomainEvent). Called after the
+    // change is complete, so a lookup from the handler sees the new state.
+    virtual void domainLifecycle(const std::string& uuid, int32_t event, int32_t detail) = 0;
+    virtual void domainSignal(const std::string& uuid, const DomainSignal& signal) = 0;
+};
+
+} // namespace virtbus

@@ -1,0 +1,61 @@
+// One connection object (/org/libvirt/Test, /org/libvirt/QEMU) and the
+// objects below it. Nothing is registered per object: each object kind is one
+// sd-bus fallback vtable whose find callback asks the driver whether the
+// object exists, plus a node enumerator that lists children only when the
+// kind's own prefix is introspected. The memory cost of the tree is the
+// driver's own data.
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adaptors.h"
+#include "driver.h"
+#include "events.h"
+
+namespace virtbus {
+
+class Connection : public EventSink {
+public:
+    Connection(sd_bus* bus, std::unique_ptr<Driver> driver);
+    ~Connection() override;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Registers every vtable, enumerator and filter. Call before the bus
+    // name is requested, so clients never see a half-built tree.
+    void publish();
+
+    Driver& driver() { return *driver_; }
+    const std::string& path() const { return path_; }
+    std::string domainPath(const std::string& uuid) const;
+    std::string snapshotPath(const SnapshotRef& s) const;
+    std::vector<bus::ObjectPath> snapshotPaths(const std::vector<SnapshotRef>& s) const;
+
+    // EventSink
+    void domainLifecycle(const std::string& uuid, int32_t event, int32_t detail) override;
+    void domainSignal(const std::string& uuid, const DomainSignal& signal) override;
+
+private:
+    static int findDomain(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*);
+    static int findSnapshot(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*);
+    static int enumerateDomains(sd_bus*, const char* prefix, void* userdata, char*** nodes, sd_bus_error*);
+    static int enumerateSnapshots(sd_bus*, const char* prefix, void* userdata, char*** nodes, sd_bus_error*);
+    static int propertiesFilter(sd_bus_message* m, void* userdata, sd_bus_error*);
+    void addSlot(int r, sd_bus_slot* slot, const char* what);
+
+    sd_bus* bus_;
+    std::unique_ptr<Driver> driver_;
+    std::string path_;
+    std::string domainPrefix_;
+    std::string snapshotPrefix_;
+    ConnectAdaptor connect_;
+    DomainAdaptor domain_;
+    SnapshotAdaptor snapshot_;
+    std::vector<sd_bus_slot*> slots_;
+};
+
+} // namespace virtbus
