@@ -15,6 +15,7 @@
 #include "adaptors.h"
 #include "driver.h"
 #include "events.h"
+#include "object_kind.h"
 
 namespace virtbus {
 
@@ -40,21 +41,16 @@ public:
     void domainSignal(const std::string& uuid, const DomainSignal& signal) override;
 
 private:
-    static int findDomain(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*);
-    static int findSnapshot(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*);
-    static int enumerateDomains(sd_bus*, const char* prefix, void* userdata, char*** nodes, sd_bus_error*);
-    static int enumerateSnapshots(sd_bus*, const char* prefix, void* userdata, char*** nodes, sd_bus_error*);
-    static int propertiesFilter(sd_bus_message* m, void* userdata, sd_bus_error*);
-    void addSlot(int r, sd_bus_slot* slot, const char* what);
+    static int connectGetAll(sd_bus_message* m, void* userdata, sd_bus_error*);
+    void addKind(ObjectKind kind);
 
     sd_bus* bus_;
     std::unique_ptr<Driver> driver_;
     std::string path_;
-    std::string domainPrefix_;
-    std::string snapshotPrefix_;
     ConnectAdaptor connect_;
     DomainAdaptor domain_;
     SnapshotAdaptor snapshot_;
+    std::vector<std::unique_ptr<ObjectKind>> kinds_;
     std::vector<sd_bus_slot*> slots_;
 };
 

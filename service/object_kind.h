@@ -1,0 +1,36 @@
+// One kind of child object below a connection (domains, snapshots, ...):
+// one fallback vtable at <conn>/<kind>, whose find callback asks the driver
+// whether the object named by the path exists, one node enumerator, and the
+// GetAll filter. Registering a kind costs the same for 1 or 10,000 objects.
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace virtbus {
+
+struct ObjectKind {
+    std::string prefix;            // "<conn>/domain"
+    const char* interface;         // "org.libvirt.Domain"
+    const sd_bus_vtable* vtable;   // generated
+    void* server;                  // generated server base pointer: the handlers' userdata
+    std::function<bool(std::string_view path)> exists;
+    std::function<std::vector<std::string>()> list; // every object path of the kind
+    // Appends the properties of the object at path (double-wrapped), or is
+    // empty for kinds without properties.
+    std::function<void(sd_bus_message* reply, const char* path)> appendAll;
+};
+
+// Registers `kind` on `bus`, appending the slots it creates to `slots`.
+// `kind` must outlive the slots.
+void registerKind(sd_bus* bus, ObjectKind& kind, std::vector<sd_bus_slot*>& slots);
+
+// Answers Properties.GetAll for `interface` at `path` with `append`; returns
+// sd-bus's handler convention (1 handled, negative errno).
+int answerGetAll(sd_bus_message* m, const std::function<void(sd_bus_message*)>& append);
+
+} // namespace virtbus
