@@ -5,6 +5,42 @@
 
 namespace virtbus {
 
+NetworkDriver& Driver::networks()
+{
+    static NetworkDriver none;
+    return none;
+}
+
+StorageDriver& Driver::storage()
+{
+    static StorageDriver none;
+    return none;
+}
+
+InterfaceDriver& Driver::interfaces()
+{
+    static InterfaceDriver none;
+    return none;
+}
+
+NodeDeviceDriver& Driver::nodeDevices()
+{
+    static NodeDeviceDriver none;
+    return none;
+}
+
+SecretDriver& Driver::secrets()
+{
+    static SecretDriver none;
+    return none;
+}
+
+NWFilterDriver& Driver::nwfilters()
+{
+    static NWFilterDriver none;
+    return none;
+}
+
 uint64_t Driver::version()
 {
     throw err::notSupported("virConnectGetVersion");

@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "events.h"
+#include "object_drivers.h"
 #include "typed_params.h"
 
 namespace virtbus {
@@ -60,6 +61,15 @@ public:
     // The sink lives as long as the driver; drivers call it synchronously
     // after each change is complete.
     void setEventSink(EventSink* sink) { sink_ = sink; }
+
+    // The drivers of the connection's other objects. The defaults answer
+    // every call with libvirt's not-supported error.
+    virtual NetworkDriver& networks();
+    virtual StorageDriver& storage();
+    virtual InterfaceDriver& interfaces();
+    virtual NodeDeviceDriver& nodeDevices();
+    virtual SecretDriver& secrets();
+    virtual NWFilterDriver& nwfilters();
 
     // ---- connection ----
     virtual std::string name() const = 0; // "Test", "QEMU": the path element and connect_driver

@@ -28,6 +28,15 @@ enum : int32_t { StoppedShutdown = 0, StoppedDestroyed = 1, StoppedCrashed = 2, 
                  StoppedSaved = 4, StoppedFailed = 5, StoppedFromSnapshot = 6 };
 enum : int32_t { ShutdownFinished = 0, ShutdownGuest = 1, ShutdownHost = 2 };
 enum : int32_t { PMSuspendedMemory = 0, PMSuspendedDisk = 1 };
+
+// virNetworkEventLifecycleType, virStoragePoolEventLifecycleType,
+// virNodeDeviceEventLifecycleType, virSecretEventLifecycleType.
+enum NetworkEventType : int32_t { NetDefined = 0, NetUndefined = 1, NetStarted = 2, NetStopped = 3 };
+enum PoolEventType : int32_t { PoolDefined = 0, PoolUndefined = 1, PoolStarted = 2, PoolStopped = 3,
+                               PoolCreated = 4, PoolDeleted = 5 };
+enum NodeDeviceEventType : int32_t { NodeDevCreated = 0, NodeDevDeleted = 1, NodeDevDefined = 2,
+                                     NodeDevUndefined = 3 };
+enum SecretEventType : int32_t { SecretDefined = 0, SecretUndefined = 1 };
 } // namespace ev
 
 // Per-domain signals (org.libvirt.Domain), one struct per signal.
@@ -62,6 +71,14 @@ public:
     // change is complete, so a lookup from the handler sees the new state.
     virtual void domainLifecycle(const std::string& uuid, int32_t event, int32_t detail) = 0;
     virtual void domainSignal(const std::string& uuid, const DomainSignal& signal) = 0;
+
+    // The other object kinds; no-ops by default so a sink that only cares
+    // about domains (a unit test's) stays small.
+    virtual void networkLifecycle(const std::string& /*uuid*/, int32_t /*event*/) {}
+    virtual void storagePoolLifecycle(const std::string& /*uuid*/, int32_t /*event*/, int32_t /*detail*/) {}
+    virtual void storagePoolRefresh(const std::string& /*uuid*/) {}
+    virtual void nodeDeviceLifecycle(const std::string& /*name*/, int32_t /*event*/, int32_t /*detail*/) {}
+    virtual void secretLifecycle(const std::string& /*uuid*/, int32_t /*event*/, int32_t /*detail*/) {}
 };
 
 } // namespace virtbus

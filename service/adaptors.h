@@ -44,6 +44,42 @@ public:
     void NodeGetSecurityModel(bus::Reply<std::tuple<std::string, std::string>>& r) override;
     void NodeSetMemoryParameters(bus::Reply<>& r, TypedParams params, uint32_t flags) override;
 
+    // Objects of the connection's other drivers (connect_objects.cpp).
+    void FindStoragePoolSources(bus::Reply<std::string>& r, std::string type, std::string srcSpec,
+                                uint32_t flags) override;
+    void InterfaceChangeBegin(bus::Reply<>& r, uint32_t flags) override;
+    void InterfaceChangeCommit(bus::Reply<>& r, uint32_t flags) override;
+    void InterfaceChangeRollback(bus::Reply<>& r, uint32_t flags) override;
+    void InterfaceDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
+    void InterfaceLookupByMAC(bus::Reply<bus::ObjectPath>& r, std::string mac) override;
+    void InterfaceLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
+    void ListInterfaces(bus::Reply<std::vector<bus::ObjectPath>>& r, uint32_t flags) override;
+    void ListNetworks(bus::Reply<std::vector<bus::ObjectPath>>& r, uint32_t flags) override;
+    void ListNodeDevices(bus::Reply<std::vector<bus::ObjectPath>>& r, uint32_t flags) override;
+    void ListNWFilters(bus::Reply<std::vector<bus::ObjectPath>>& r, uint32_t flags) override;
+    void ListSecrets(bus::Reply<std::vector<bus::ObjectPath>>& r, uint32_t flags) override;
+    void ListStoragePools(bus::Reply<std::vector<bus::ObjectPath>>& r, uint32_t flags) override;
+    void NetworkCreateXML(bus::Reply<bus::ObjectPath>& r, std::string xml) override;
+    void NetworkDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml) override;
+    void NetworkLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
+    void NetworkLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
+    void NodeDeviceCreateXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
+    void NodeDeviceLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
+    void NodeDeviceLookupSCSIHostByWWN(bus::Reply<bus::ObjectPath>& r, std::string wwnn, std::string wwpn,
+                                       uint32_t flags) override;
+    void NWFilterDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml) override;
+    void NWFilterLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
+    void NWFilterLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
+    void SecretDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
+    void SecretLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
+    void SecretLookupByUsage(bus::Reply<bus::ObjectPath>& r, int32_t usageType, std::string usageID) override;
+    void StoragePoolCreateXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
+    void StoragePoolDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
+    void StoragePoolLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
+    void StoragePoolLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
+    void StorageVolLookupByKey(bus::Reply<bus::ObjectPath>& r, std::string key) override;
+    void StorageVolLookupByPath(bus::Reply<bus::ObjectPath>& r, std::string path) override;
+
     bool getEncrypted(const char*) override;
     std::string getHostname(const char*) override;
     uint64_t getLibVersion(const char*) override;

@@ -25,9 +25,22 @@ Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver)
       path_(std::string(paths::Root) + "/" + driver_->name()),
       connect_(*this),
       domain_(*this),
-      snapshot_(*this)
+      snapshot_(*this),
+      network_(*this),
+      pool_(*this),
+      vol_(*this),
+      iface_(*this),
+      nodedev_(*this),
+      secret_(*this),
+      nwfilter_(*this)
 {
     driver_->setEventSink(this);
+    driver_->networks().setEventSink(this);
+    driver_->storage().setEventSink(this);
+    driver_->interfaces().setEventSink(this);
+    driver_->nodeDevices().setEventSink(this);
+    driver_->secrets().setEventSink(this);
+    driver_->nwfilters().setEventSink(this);
 }
 
 Connection::~Connection()
@@ -35,6 +48,12 @@ Connection::~Connection()
     for (auto* s : slots_)
         sd_bus_slot_unref(s);
     driver_->setEventSink(nullptr);
+    driver_->networks().setEventSink(nullptr);
+    driver_->storage().setEventSink(nullptr);
+    driver_->interfaces().setEventSink(nullptr);
+    driver_->nodeDevices().setEventSink(nullptr);
+    driver_->secrets().setEventSink(nullptr);
+    driver_->nwfilters().setEventSink(nullptr);
     sd_bus_unref(bus_);
 }
 
@@ -107,6 +126,7 @@ void Connection::publish()
                  return out;
              },
              {}});
+    publishObjectKinds();
     logInfo("published %s (%s)", path_.c_str(), driver_->uri().c_str());
 }
 
@@ -124,6 +144,181 @@ std::vector<bus::ObjectPath> Connection::snapshotPaths(const std::vector<Snapsho
     for (const auto& s : refs)
         out.push_back({snapshotPath(s)});
     return out;
+}
+
+std::string Connection::networkPath(const std::string& uuid) const { return paths::uuidChild(path_, "network", uuid); }
+std::string Connection::poolPath(const std::string& uuid) const { return paths::uuidChild(path_, "storagepool", uuid); }
+std::string Connection::volPath(const std::string& key) const { return paths::encodedChild(path_, "storagevol", key); }
+std::string Connection::interfacePath(const std::string& mac) const
+{
+    return paths::encodedChild(path_, "interface", mac);
+}
+std::string Connection::nodeDevicePath(const std::string& name) const
+{
+    return paths::encodedChild(path_, "nodedev", name);
+}
+std::string Connection::secretPath(const std::string& uuid) const { return paths::uuidChild(path_, "secret", uuid); }
+std::string Connection::nwfilterPath(const std::string& uuid) const
+{
+    return paths::uuidChild(path_, "nwfilter", uuid);
+}
+
+namespace {
+// Listing for an enumerator: a driver that does not support the kind simply
+// has no objects of it.
+template <class Fn>
+std::vector<std::string> listOrNone(Fn&& fn)
+{
+    try {
+        return fn();
+    } catch (const VirtError&) {
+        return {};
+    }
+}
+} // namespace
+
+void Connection::publishObjectKinds()
+{
+    Driver* d = driver_.get();
+    std::string conn = path_;
+    auto uuidKind = [conn](const char* kind, auto exists) {
+        return [conn, kind, exists](std::string_view p) {
+            auto k = paths::uuidOfChild(conn, kind, p);
+            return k && exists(*k);
+        };
+    };
+    auto keyKind = [conn](const char* kind, auto exists) {
+        return [conn, kind, exists](std::string_view p) {
+            auto k = paths::keyOfChild(conn, kind, p);
+            return k && exists(*k);
+        };
+    };
+    addKind({path_ + "/network", glue::NetworkServer::interfaceName, glue::NetworkServer::vtable(),
+             static_cast<glue::NetworkServer*>(&network_),
+             uuidKind("network", [d](const std::string& k) { return d->networks().networkExists(k); }),
+             [this, d] {
+                 return listOrNone([&] {
+                     std::vector<std::string> out;
+                     for (const auto& n : d->networks().listNetworks(0))
+                         out.push_back(networkPath(n.uuid));
+                     return out;
+                 });
+             },
+             [this](sd_bus_message* m, const char* p) { network_.appendAllProperties(m, p, true); }});
+    addKind({path_ + "/storagepool", glue::StoragePoolServer::interfaceName, glue::StoragePoolServer::vtable(),
+             static_cast<glue::StoragePoolServer*>(&pool_),
+             uuidKind("storagepool", [d](const std::string& k) { return d->storage().poolExists(k); }),
+             [this, d] {
+                 return listOrNone([&] {
+                     std::vector<std::string> out;
+                     for (const auto& p : d->storage().listStoragePools(0))
+                         out.push_back(poolPath(p.uuid));
+                     return out;
+                 });
+             },
+             [this](sd_bus_message* m, const char* p) { pool_.appendAllProperties(m, p, true); }});
+    addKind({path_ + "/storagevol", glue::StorageVolServer::interfaceName, glue::StorageVolServer::vtable(),
+             static_cast<glue::StorageVolServer*>(&vol_),
+             keyKind("storagevol", [d](const std::string& k) { return d->storage().volExists(k); }),
+             [this, d] {
+                 return listOrNone([&] {
+                     std::vector<std::string> out;
+                     for (const auto& p : d->storage().listStoragePools(0))
+                         for (const auto& v : listOrNone([&] {
+                                  std::vector<std::string> keys;
+                                  for (const auto& vol : d->storage().poolListVolumes(p.uuid, 0))
+                                      keys.push_back(vol.key);
+                                  return keys;
+                              }))
+                             out.push_back(volPath(v));
+                     return out;
+                 });
+             },
+             [this](sd_bus_message* m, const char* p) { vol_.appendAllProperties(m, p, true); }});
+    addKind({path_ + "/interface", glue::InterfaceServer::interfaceName, glue::InterfaceServer::vtable(),
+             static_cast<glue::InterfaceServer*>(&iface_),
+             keyKind("interface", [d](const std::string& k) { return d->interfaces().ifaceExists(k); }),
+             [this, d] {
+                 return listOrNone([&] {
+                     std::vector<std::string> out;
+                     for (const auto& i : d->interfaces().listInterfaces(0))
+                         out.push_back(interfacePath(i.mac));
+                     return out;
+                 });
+             },
+             [this](sd_bus_message* m, const char* p) { iface_.appendAllProperties(m, p, true); }});
+    addKind({path_ + "/nodedev", glue::NodeDeviceServer::interfaceName, glue::NodeDeviceServer::vtable(),
+             static_cast<glue::NodeDeviceServer*>(&nodedev_),
+             keyKind("nodedev", [d](const std::string& k) { return d->nodeDevices().nodeDeviceExists(k); }),
+             [this, d] {
+                 return listOrNone([&] {
+                     std::vector<std::string> out;
+                     for (const auto& n : d->nodeDevices().listNodeDevices(0))
+                         out.push_back(nodeDevicePath(n));
+                     return out;
+                 });
+             },
+             [this](sd_bus_message* m, const char* p) { nodedev_.appendAllProperties(m, p, true); }});
+    addKind({path_ + "/secret", glue::SecretServer::interfaceName, glue::SecretServer::vtable(),
+             static_cast<glue::SecretServer*>(&secret_),
+             uuidKind("secret", [d](const std::string& k) { return d->secrets().secretExists(k); }),
+             [this, d] {
+                 return listOrNone([&] {
+                     std::vector<std::string> out;
+                     for (const auto& u : d->secrets().listSecrets(0))
+                         out.push_back(secretPath(u));
+                     return out;
+                 });
+             },
+             [this](sd_bus_message* m, const char* p) { secret_.appendAllProperties(m, p, true); }});
+    addKind({path_ + "/nwfilter", glue::NWFilterServer::interfaceName, glue::NWFilterServer::vtable(),
+             static_cast<glue::NWFilterServer*>(&nwfilter_),
+             uuidKind("nwfilter", [d](const std::string& k) { return d->nwfilters().nwfilterExists(k); }),
+             [this, d] {
+                 return listOrNone([&] {
+                     std::vector<std::string> out;
+                     for (const auto& n : d->nwfilters().listNWFilters(0))
+                         out.push_back(nwfilterPath(n.uuid));
+                     return out;
+                 });
+             },
+             [this](sd_bus_message* m, const char* p) { nwfilter_.appendAllProperties(m, p, true); }});
+}
+
+void Connection::networkLifecycle(const std::string& uuid, int32_t event)
+{
+    int r = glue::emitConnectNetworkEvent(bus_, path_.c_str(), bus::ObjectPath{networkPath(uuid)}, event);
+    if (r < 0)
+        logWarning("cannot emit NetworkEvent: %s", strerror(-r));
+}
+
+void Connection::storagePoolLifecycle(const std::string& uuid, int32_t event, int32_t detail)
+{
+    int r = glue::emitConnectStoragePoolEvent(bus_, path_.c_str(), bus::ObjectPath{poolPath(uuid)}, event, detail);
+    if (r < 0)
+        logWarning("cannot emit StoragePoolEvent: %s", strerror(-r));
+}
+
+void Connection::storagePoolRefresh(const std::string& uuid)
+{
+    int r = glue::emitStoragePoolRefresh(bus_, poolPath(uuid).c_str());
+    if (r < 0)
+        logWarning("cannot emit Refresh: %s", strerror(-r));
+}
+
+void Connection::nodeDeviceLifecycle(const std::string& name, int32_t event, int32_t detail)
+{
+    int r = glue::emitConnectNodeDeviceEvent(bus_, path_.c_str(), bus::ObjectPath{nodeDevicePath(name)}, event,
+                                             detail);
+    if (r < 0)
+        logWarning("cannot emit NodeDeviceEvent: %s", strerror(-r));
+}
+
+void Connection::secretLifecycle(const std::string& uuid, int32_t event, int32_t detail)
+{
+    int r = glue::emitConnectSecretEvent(bus_, path_.c_str(), bus::ObjectPath{secretPath(uuid)}, event, detail);
+    if (r < 0)
+        logWarning("cannot emit SecretEvent: %s", strerror(-r));
 }
 
 void Connection::domainLifecycle(const std::string& uuid, int32_t event, int32_t detail)

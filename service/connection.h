@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "adaptors.h"
+#include "object_adaptors.h"
 #include "driver.h"
 #include "events.h"
 #include "object_kind.h"
@@ -35,14 +36,27 @@ public:
     std::string domainPath(const std::string& uuid) const;
     std::string snapshotPath(const SnapshotRef& s) const;
     std::vector<bus::ObjectPath> snapshotPaths(const std::vector<SnapshotRef>& s) const;
+    std::string networkPath(const std::string& uuid) const;
+    std::string poolPath(const std::string& uuid) const;
+    std::string volPath(const std::string& key) const;
+    std::string interfacePath(const std::string& mac) const;
+    std::string nodeDevicePath(const std::string& name) const;
+    std::string secretPath(const std::string& uuid) const;
+    std::string nwfilterPath(const std::string& uuid) const;
 
     // EventSink
     void domainLifecycle(const std::string& uuid, int32_t event, int32_t detail) override;
     void domainSignal(const std::string& uuid, const DomainSignal& signal) override;
+    void networkLifecycle(const std::string& uuid, int32_t event) override;
+    void storagePoolLifecycle(const std::string& uuid, int32_t event, int32_t detail) override;
+    void storagePoolRefresh(const std::string& uuid) override;
+    void nodeDeviceLifecycle(const std::string& name, int32_t event, int32_t detail) override;
+    void secretLifecycle(const std::string& uuid, int32_t event, int32_t detail) override;
 
 private:
     static int connectGetAll(sd_bus_message* m, void* userdata, sd_bus_error*);
     void addKind(ObjectKind kind);
+    void publishObjectKinds();
 
     sd_bus* bus_;
     std::unique_ptr<Driver> driver_;
@@ -50,6 +64,13 @@ private:
     ConnectAdaptor connect_;
     DomainAdaptor domain_;
     SnapshotAdaptor snapshot_;
+    NetworkAdaptor network_;
+    StoragePoolAdaptor pool_;
+    StorageVolAdaptor vol_;
+    InterfaceAdaptor iface_;
+    NodeDeviceAdaptor nodedev_;
+    SecretAdaptor secret_;
+    NWFilterAdaptor nwfilter_;
     std::vector<std::unique_ptr<ObjectKind>> kinds_;
     std::vector<sd_bus_slot*> slots_;
 };

@@ -114,14 +114,38 @@ std::optional<std::string_view> childElement(std::string_view path, std::string_
     return e;
 }
 
-std::string domain(std::string_view conn, std::string_view uuid) { return child(conn, "domain", uuidElement(uuid)); }
-
-std::optional<std::string> domainUuid(std::string_view conn, std::string_view path)
+std::string uuidChild(std::string_view conn, std::string_view kind, std::string_view uuid)
 {
-    auto e = childElement(path, std::string(conn) + "/domain");
+    return child(conn, kind, uuidElement(uuid));
+}
+
+std::optional<std::string> uuidOfChild(std::string_view conn, std::string_view kind, std::string_view path)
+{
+    auto e = childElement(path, std::string(conn) + "/" + std::string(kind));
     if (!e)
         return std::nullopt;
     return uuidFromElement(*e);
+}
+
+std::string encodedChild(std::string_view conn, std::string_view kind, std::string_view key)
+{
+    // An empty key would end the path in "/", which D-Bus forbids.
+    return child(conn, kind, key.empty() ? std::string("_") : encode(key));
+}
+
+std::optional<std::string> keyOfChild(std::string_view conn, std::string_view kind, std::string_view path)
+{
+    auto e = childElement(path, std::string(conn) + "/" + std::string(kind));
+    if (!e)
+        return std::nullopt;
+    return decode(*e);
+}
+
+std::string domain(std::string_view conn, std::string_view uuid) { return uuidChild(conn, "domain", uuid); }
+
+std::optional<std::string> domainUuid(std::string_view conn, std::string_view path)
+{
+    return uuidOfChild(conn, "domain", path);
 }
 
 std::string snapshot(std::string_view conn, std::string_view uuid, std::string_view name)

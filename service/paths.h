@@ -32,6 +32,14 @@ std::optional<std::string_view> childElement(std::string_view path, std::string_
 std::string domain(std::string_view conn, std::string_view uuid);
 std::optional<std::string> domainUuid(std::string_view conn, std::string_view path);
 
+// Generic forms for the other kinds: <conn>/<kind>/_<uuid> (network,
+// storagepool, secret, nwfilter) and <conn>/<kind>/<enc(key)> (storagevol
+// by key, nodedev by name, interface by MAC).
+std::string uuidChild(std::string_view conn, std::string_view kind, std::string_view uuid);
+std::optional<std::string> uuidOfChild(std::string_view conn, std::string_view kind, std::string_view path);
+std::string encodedChild(std::string_view conn, std::string_view kind, std::string_view key);
+std::optional<std::string> keyOfChild(std::string_view conn, std::string_view kind, std::string_view path);
+
 // <conn>/domainsnapshot/_<uuid>_<enc(name)>
 std::string snapshot(std::string_view conn, std::string_view uuid, std::string_view name);
 struct SnapshotKey {
