@@ -64,6 +64,24 @@ using DomainSignal = std::variant<sig::BalloonChange, sig::DeviceAdded, sig::Dev
                                   sig::TrayChange, sig::DiskChange, sig::Watchdog, sig::IOError,
                                   sig::JobCompleted, sig::Tunable, sig::BlockJob, sig::PMSuspend, sig::PMWakeup>;
 
+// Object identities for the object-tree notifications below. `key` is the
+// object's stable key (UUID, volume key, device name, MAC); `sub` is the
+// snapshot name for snapshots.
+enum class ObjectType { Domain, DomainSnapshot, Network, StoragePool, StorageVol, Interface, NodeDevice, Secret,
+                        NWFilter };
+struct ObjectId {
+    ObjectType type;
+    std::string key;
+    std::string sub;
+};
+
+// Which of an object's properties changed; the service names them per
+// interface (Active, Id, Persistent, ...).
+namespace prop {
+enum : uint32_t { Active = 1, Id = 2, Persistent = 4, Autostart = 8, Name = 16, Updated = 32, OSType = 64,
+                  SchedulerType = 128 };
+}
+
 class EventSink {
 public:
     virtual ~EventSink() = default;
@@ -79,6 +97,12 @@ public:
     virtual void storagePoolRefresh(const std::string& /*uuid*/) {}
     virtual void nodeDeviceLifecycle(const std::string& /*name*/, int32_t /*event*/, int32_t /*detail*/) {}
     virtual void secretLifecycle(const std::string& /*uuid*/, int32_t /*event*/, int32_t /*detail*/) {}
+
+    // The object tree: an object appeared (call once it is complete), went
+    // away, or some of its properties (prop:: bits) really changed value.
+    virtual void objectAdded(const ObjectId& /*id*/) {}
+    virtual void objectRemoved(const ObjectId& /*id*/) {}
+    virtual void propertiesChanged(const ObjectId& /*id*/, uint32_t /*props*/) {}
 };
 
 } // namespace virtbus

@@ -63,8 +63,15 @@ void Connection::addKind(ObjectKind kind)
     registerKind(bus_, *kinds_.back(), slots_);
 }
 
-int Connection::connectGetAll(sd_bus_message* m, void* userdata, sd_bus_error*)
+// GetAll on the connection (libvirt-dbus's double-wrapped values) and
+// ObjectManager.GetManagedObjects (standard single variants), answered here
+// because sd-bus's own versions know neither the wrapping nor our
+// prefix-only enumerators.
+int Connection::connectFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
 {
+    auto* self = static_cast<Connection*>(userdata);
+    if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
+        return self->answerManagedObjects(m);
     if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "GetAll"))
         return 0;
     const char* iface = nullptr;
@@ -73,10 +80,46 @@ int Connection::connectGetAll(sd_bus_message* m, void* userdata, sd_bus_error*)
     sd_bus_message_rewind(m, true);
     if (!ours)
         return 0;
-    auto* self = static_cast<Connection*>(userdata);
     return answerGetAll(m, [self](sd_bus_message* reply) {
         self->connect_.appendAllProperties(reply, self->path_.c_str(), true);
     });
+}
+
+int Connection::answerManagedObjects(sd_bus_message* m)
+{
+    sd_bus_message* reply = nullptr;
+    int r = sd_bus_message_new_method_return(m, &reply);
+    if (r < 0)
+        return r;
+    try {
+        bus::check(sd_bus_message_open_container(reply, 'a', "{oa{sa{sv}}}"), "open");
+        for (const auto& kind : kinds_) {
+            std::vector<std::string> objects;
+            try {
+                objects = kind->list();
+            } catch (const VirtError&) {
+                continue; // a driver without this kind has no such objects
+            }
+            for (const auto& p : objects) {
+                bus::check(sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}"), "open entry");
+                bus::check(sd_bus_message_append_basic(reply, 'o', p.c_str()), "append path");
+                bus::check(sd_bus_message_open_container(reply, 'a', "{sa{sv}}"), "open interfaces");
+                bus::check(sd_bus_message_open_container(reply, 'e', "sa{sv}"), "open interface");
+                bus::check(sd_bus_message_append_basic(reply, 's', kind->interface), "append interface");
+                bus::check(sd_bus_message_open_container(reply, 'a', "{sv}"), "open properties");
+                kind->properties->appendAllProperties(reply, p.c_str(), false);
+                for (int i = 0; i < 4; ++i)
+                    bus::check(sd_bus_message_close_container(reply), "close");
+            }
+        }
+        bus::check(sd_bus_message_close_container(reply), "close");
+        r = sd_bus_send(nullptr, reply, nullptr);
+    } catch (...) {
+        bus::replyException(m, std::current_exception());
+        r = 1;
+    }
+    sd_bus_message_unref(reply);
+    return r < 0 ? r : 1;
 }
 
 void Connection::publish()
@@ -87,15 +130,19 @@ void Connection::publish()
     if (r < 0)
         throw std::runtime_error(std::string("cannot register Connect: ") + strerror(-r));
     slots_.push_back(s);
-    r = sd_bus_add_object(bus_, &s, path_.c_str(), connectGetAll, this);
+    r = sd_bus_add_object(bus_, &s, path_.c_str(), connectFilter, this);
     if (r < 0)
-        throw std::runtime_error(std::string("cannot register Connect GetAll: ") + strerror(-r));
+        throw std::runtime_error(std::string("cannot register Connect filter: ") + strerror(-r));
+    slots_.push_back(s);
+    r = sd_bus_add_object_manager(bus_, &s, path_.c_str());
+    if (r < 0)
+        throw std::runtime_error(std::string("cannot register ObjectManager: ") + strerror(-r));
     slots_.push_back(s);
 
     Driver* d = driver_.get();
     std::string conn = path_;
     addKind({path_ + "/domain", glue::DomainServer::interfaceName, glue::DomainServer::vtable(),
-             static_cast<glue::DomainServer*>(&domain_),
+             static_cast<glue::DomainServer*>(&domain_), &domain_,
              [d, conn](std::string_view p) {
                  auto uuid = paths::domainUuid(conn, p);
                  return uuid && d->domainExists(*uuid);
@@ -105,10 +152,9 @@ void Connection::publish()
                  for (const auto& dom : d->listDomains(0))
                      out.push_back(domainPath(dom.uuid));
                  return out;
-             },
-             [this](sd_bus_message* reply, const char* p) { domain_.appendAllProperties(reply, p, true); }});
+             }});
     addKind({path_ + "/domainsnapshot", glue::DomainSnapshotServer::interfaceName,
-             glue::DomainSnapshotServer::vtable(), static_cast<glue::DomainSnapshotServer*>(&snapshot_),
+             glue::DomainSnapshotServer::vtable(), static_cast<glue::DomainSnapshotServer*>(&snapshot_), &snapshot_,
              [d, conn](std::string_view p) {
                  auto key = paths::snapshotKey(conn, p);
                  return key && d->snapshotExists(key->uuid, key->name);
@@ -124,8 +170,7 @@ void Connection::publish()
                      }
                  }
                  return out;
-             },
-             {}});
+             }});
     publishObjectKinds();
     logInfo("published %s (%s)", path_.c_str(), driver_->uri().c_str());
 }
@@ -194,7 +239,7 @@ void Connection::publishObjectKinds()
         };
     };
     addKind({path_ + "/network", glue::NetworkServer::interfaceName, glue::NetworkServer::vtable(),
-             static_cast<glue::NetworkServer*>(&network_),
+             static_cast<glue::NetworkServer*>(&network_), &network_,
              uuidKind("network", [d](const std::string& k) { return d->networks().networkExists(k); }),
              [this, d] {
                  return listOrNone([&] {
@@ -203,10 +248,9 @@ void Connection::publishObjectKinds()
                          out.push_back(networkPath(n.uuid));
                      return out;
                  });
-             },
-             [this](sd_bus_message* m, const char* p) { network_.appendAllProperties(m, p, true); }});
+             }});
     addKind({path_ + "/storagepool", glue::StoragePoolServer::interfaceName, glue::StoragePoolServer::vtable(),
-             static_cast<glue::StoragePoolServer*>(&pool_),
+             static_cast<glue::StoragePoolServer*>(&pool_), &pool_,
              uuidKind("storagepool", [d](const std::string& k) { return d->storage().poolExists(k); }),
              [this, d] {
                  return listOrNone([&] {
@@ -215,10 +259,9 @@ void Connection::publishObjectKinds()
                          out.push_back(poolPath(p.uuid));
                      return out;
                  });
-             },
-             [this](sd_bus_message* m, const char* p) { pool_.appendAllProperties(m, p, true); }});
+             }});
     addKind({path_ + "/storagevol", glue::StorageVolServer::interfaceName, glue::StorageVolServer::vtable(),
-             static_cast<glue::StorageVolServer*>(&vol_),
+             static_cast<glue::StorageVolServer*>(&vol_), &vol_,
              keyKind("storagevol", [d](const std::string& k) { return d->storage().volExists(k); }),
              [this, d] {
                  return listOrNone([&] {
@@ -233,10 +276,9 @@ void Connection::publishObjectKinds()
                              out.push_back(volPath(v));
                      return out;
                  });
-             },
-             [this](sd_bus_message* m, const char* p) { vol_.appendAllProperties(m, p, true); }});
+             }});
     addKind({path_ + "/interface", glue::InterfaceServer::interfaceName, glue::InterfaceServer::vtable(),
-             static_cast<glue::InterfaceServer*>(&iface_),
+             static_cast<glue::InterfaceServer*>(&iface_), &iface_,
              keyKind("interface", [d](const std::string& k) { return d->interfaces().ifaceExists(k); }),
              [this, d] {
                  return listOrNone([&] {
@@ -245,10 +287,9 @@ void Connection::publishObjectKinds()
                          out.push_back(interfacePath(i.mac));
                      return out;
                  });
-             },
-             [this](sd_bus_message* m, const char* p) { iface_.appendAllProperties(m, p, true); }});
+             }});
     addKind({path_ + "/nodedev", glue::NodeDeviceServer::interfaceName, glue::NodeDeviceServer::vtable(),
-             static_cast<glue::NodeDeviceServer*>(&nodedev_),
+             static_cast<glue::NodeDeviceServer*>(&nodedev_), &nodedev_,
              keyKind("nodedev", [d](const std::string& k) { return d->nodeDevices().nodeDeviceExists(k); }),
              [this, d] {
                  return listOrNone([&] {
@@ -257,10 +298,9 @@ void Connection::publishObjectKinds()
                          out.push_back(nodeDevicePath(n));
                      return out;
                  });
-             },
-             [this](sd_bus_message* m, const char* p) { nodedev_.appendAllProperties(m, p, true); }});
+             }});
     addKind({path_ + "/secret", glue::SecretServer::interfaceName, glue::SecretServer::vtable(),
-             static_cast<glue::SecretServer*>(&secret_),
+             static_cast<glue::SecretServer*>(&secret_), &secret_,
              uuidKind("secret", [d](const std::string& k) { return d->secrets().secretExists(k); }),
              [this, d] {
                  return listOrNone([&] {
@@ -269,10 +309,9 @@ void Connection::publishObjectKinds()
                          out.push_back(secretPath(u));
                      return out;
                  });
-             },
-             [this](sd_bus_message* m, const char* p) { secret_.appendAllProperties(m, p, true); }});
+             }});
     addKind({path_ + "/nwfilter", glue::NWFilterServer::interfaceName, glue::NWFilterServer::vtable(),
-             static_cast<glue::NWFilterServer*>(&nwfilter_),
+             static_cast<glue::NWFilterServer*>(&nwfilter_), &nwfilter_,
              uuidKind("nwfilter", [d](const std::string& k) { return d->nwfilters().nwfilterExists(k); }),
              [this, d] {
                  return listOrNone([&] {
@@ -281,8 +320,61 @@ void Connection::publishObjectKinds()
                          out.push_back(nwfilterPath(n.uuid));
                      return out;
                  });
-             },
-             [this](sd_bus_message* m, const char* p) { nwfilter_.appendAllProperties(m, p, true); }});
+             }});
+}
+
+std::pair<std::string, const char*> Connection::locate(const ObjectId& id) const
+{
+    switch (id.type) {
+    case ObjectType::Domain: return {domainPath(id.key), glue::DomainServer::interfaceName};
+    case ObjectType::DomainSnapshot: return {snapshotPath({id.key, id.sub}), glue::DomainSnapshotServer::interfaceName};
+    case ObjectType::Network: return {networkPath(id.key), glue::NetworkServer::interfaceName};
+    case ObjectType::StoragePool: return {poolPath(id.key), glue::StoragePoolServer::interfaceName};
+    case ObjectType::StorageVol: return {volPath(id.key), glue::StorageVolServer::interfaceName};
+    case ObjectType::Interface: return {interfacePath(id.key), glue::InterfaceServer::interfaceName};
+    case ObjectType::NodeDevice: return {nodeDevicePath(id.key), glue::NodeDeviceServer::interfaceName};
+    case ObjectType::Secret: return {secretPath(id.key), glue::SecretServer::interfaceName};
+    case ObjectType::NWFilter: return {nwfilterPath(id.key), glue::NWFilterServer::interfaceName};
+    }
+    return {};
+}
+
+// sd-bus builds InterfacesAdded from the vtable, calling the find callback
+// and the getters, so the object must be complete before this is called.
+void Connection::objectAdded(const ObjectId& id)
+{
+    auto [p, iface] = locate(id);
+    int r = sd_bus_emit_interfaces_added(bus_, p.c_str(), iface, nullptr);
+    if (r < 0)
+        logWarning("cannot emit InterfacesAdded for %s: %s", p.c_str(), strerror(-r));
+}
+
+void Connection::objectRemoved(const ObjectId& id)
+{
+    auto [p, iface] = locate(id);
+    int r = sd_bus_emit_interfaces_removed(bus_, p.c_str(), iface, nullptr);
+    if (r < 0)
+        logWarning("cannot emit InterfacesRemoved for %s: %s", p.c_str(), strerror(-r));
+}
+
+void Connection::propertiesChanged(const ObjectId& id, uint32_t props)
+{
+    static constexpr std::pair<uint32_t, const char*> names[] = {
+        {prop::Active, "Active"}, {prop::Id, "Id"},           {prop::Persistent, "Persistent"},
+        {prop::Autostart, "Autostart"}, {prop::Name, "Name"}, {prop::Updated, "Updated"},
+        {prop::OSType, "OSType"}, {prop::SchedulerType, "SchedulerType"},
+    };
+    auto [p, iface] = locate(id);
+    std::vector<char*> list;
+    for (const auto& [bit, name] : names)
+        if (props & bit)
+            list.push_back(const_cast<char*>(name));
+    if (list.empty())
+        return;
+    list.push_back(nullptr);
+    int r = sd_bus_emit_properties_changed_strv(bus_, p.c_str(), iface, list.data());
+    if (r < 0)
+        logWarning("cannot emit PropertiesChanged for %s: %s", p.c_str(), strerror(-r));
 }
 
 void Connection::networkLifecycle(const std::string& uuid, int32_t event)

@@ -52,11 +52,17 @@ public:
     void storagePoolRefresh(const std::string& uuid) override;
     void nodeDeviceLifecycle(const std::string& name, int32_t event, int32_t detail) override;
     void secretLifecycle(const std::string& uuid, int32_t event, int32_t detail) override;
+    void objectAdded(const ObjectId& id) override;
+    void objectRemoved(const ObjectId& id) override;
+    void propertiesChanged(const ObjectId& id, uint32_t props) override;
 
 private:
-    static int connectGetAll(sd_bus_message* m, void* userdata, sd_bus_error*);
+    static int connectFilter(sd_bus_message* m, void* userdata, sd_bus_error*);
+    int answerManagedObjects(sd_bus_message* m);
     void addKind(ObjectKind kind);
     void publishObjectKinds();
+    // Path and interface of an object of any kind.
+    std::pair<std::string, const char*> locate(const ObjectId& id) const;
 
     sd_bus* bus_;
     std::unique_ptr<Driver> driver_;

@@ -84,7 +84,7 @@ int getAllFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
     } catch (...) {
         return 0;
     }
-    return answerGetAll(m, [&](sd_bus_message* reply) { kind->appendAll(reply, path); });
+    return answerGetAll(m, [&](sd_bus_message* reply) { kind->properties->appendAllProperties(reply, path, true); });
 }
 
 void check(int r, const char* what)
@@ -122,10 +122,8 @@ void registerKind(sd_bus* bus, ObjectKind& kind, std::vector<sd_bus_slot*>& slot
     slots.push_back(s);
     check(sd_bus_add_node_enumerator(bus, &s, kind.prefix.c_str(), enumerate, &kind), "enumerator");
     slots.push_back(s);
-    if (kind.appendAll) {
-        check(sd_bus_add_fallback(bus, &s, kind.prefix.c_str(), getAllFilter, &kind), "GetAll filter");
-        slots.push_back(s);
-    }
+    check(sd_bus_add_fallback(bus, &s, kind.prefix.c_str(), getAllFilter, &kind), "GetAll filter");
+    slots.push_back(s);
 }
 
 } // namespace virtbus

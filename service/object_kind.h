@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bus/property_source.h"
+
 namespace virtbus {
 
 struct ObjectKind {
@@ -18,11 +20,9 @@ struct ObjectKind {
     const char* interface;         // "org.libvirt.Domain"
     const sd_bus_vtable* vtable;   // generated
     void* server;                  // generated server base pointer: the handlers' userdata
+    bus::PropertySource* properties; // the same object, seen as its properties
     std::function<bool(std::string_view path)> exists;
     std::function<std::vector<std::string>()> list; // every object path of the kind
-    // Appends the properties of the object at path (double-wrapped), or is
-    // empty for kinds without properties.
-    std::function<void(sd_bus_message* reply, const char* path)> appendAll;
 };
 
 // Registers `kind` on `bus`, appending the slots it creates to `slots`.
