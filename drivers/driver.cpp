@@ -616,4 +616,14 @@ void Driver::snapshotRevert(const SnapshotRef&, uint32_t)
     throw err::notSupported("virDomainRevertToSnapshot");
 }
 
+DomainRef Driver::domainCreateXMLWithFiles(const std::string&, const std::vector<int>&, uint32_t)
+{
+    throw err::notSupported("virDomainCreateXMLWithFiles");
+}
+
+void Driver::domainCreateWithFiles(const std::string&, const std::vector<int>&, uint32_t)
+{
+    throw err::notSupported("virDomainCreateWithFiles");
+}
+
 } // namespace virtbus

@@ -107,6 +107,8 @@ public:
 
     virtual DomainRef domainCreateXML(const std::string& xml, uint32_t flags);
     virtual DomainRef domainDefineXML(const std::string& xml, uint32_t flags);
+    // The fds are borrowed for the duration of the call.
+    virtual DomainRef domainCreateXMLWithFiles(const std::string& xml, const std::vector<int>& fds, uint32_t flags);
     virtual void domainRestore(const std::string& from, const std::string& xml, uint32_t flags);
     virtual void domainSaveImageDefineXML(const std::string& file, const std::string& xml, uint32_t flags);
     virtual std::string domainSaveImageGetXMLDesc(const std::string& file, uint32_t flags);
@@ -114,6 +116,7 @@ public:
     // ---- one domain (uuid) ----
     virtual void domainSetAutostart(const std::string& uuid, bool autostart);
     virtual void domainCreate(const std::string& uuid, uint32_t flags);
+    virtual void domainCreateWithFiles(const std::string& uuid, const std::vector<int>& fds, uint32_t flags);
     virtual void domainDestroy(const std::string& uuid, uint32_t flags);
     virtual void domainShutdown(const std::string& uuid, uint32_t flags);
     virtual void domainReboot(const std::string& uuid, uint32_t flags);

@@ -56,7 +56,9 @@ VirtError unsupportedFlags(uint64_t flags, std::string_view fn)
 {
     char buf[64];
     std::snprintf(buf, sizeof buf, "unsupported flags (0x%llx) in function ", static_cast<unsigned long long>(flags));
-    return invalidArg(std::string(buf) + std::string(fn));
+    // libvirt's virCheckFlags reports this without the "invalid argument"
+    // prefix its other VIR_ERR_INVALID_ARG errors carry.
+    return VirtError(ErrCode::InvalidArg, ErrDomain::None, std::string(buf) + std::string(fn));
 }
 VirtError operationInvalid(std::string_view d) { return makeError(ErrCode::OperationInvalid, ErrDomain::None, d); }
 VirtError operationFailed(std::string_view d) { return makeError(ErrCode::OperationFailed, ErrDomain::None, d); }

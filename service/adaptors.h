@@ -21,6 +21,8 @@ public:
     void CompareCPU(bus::Reply<int32_t>& r, std::string xml, uint32_t flags) override;
     void DomainCreateXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
     void DomainDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml) override;
+    void DomainCreateXMLWithFiles(bus::Reply<bus::ObjectPath>& r, std::string xml, std::vector<bus::UnixFd> files,
+                                  uint32_t flags) override;
     void DomainLookupByID(bus::Reply<bus::ObjectPath>& r, int32_t id) override;
     void DomainLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
     void DomainLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
@@ -103,6 +105,7 @@ public:
     void BlockResize(bus::Reply<>& r, std::string disk, uint64_t size, uint32_t flags) override;
     void CoreDump(bus::Reply<>& r, std::string to, uint32_t dumpformat, uint32_t flags) override;
     void Create(bus::Reply<>& r, uint32_t flags) override;
+    void CreateWithFiles(bus::Reply<>& r, std::vector<bus::UnixFd> files, uint32_t flags) override;
     void DelIOThread(bus::Reply<>& r, uint32_t iothreadId, uint32_t flags) override;
     void Destroy(bus::Reply<>& r, uint32_t flags) override;
     void DetachDevice(bus::Reply<>& r, std::string xml, uint32_t flags) override;

@@ -24,6 +24,15 @@ void ConnectAdaptor::DomainDefineXML(bus::Reply<bus::ObjectPath>& r, std::string
     r.ok({c_.domainPath(c_.driver().domainDefineXML(xml, 0).uuid)});
 }
 
+void ConnectAdaptor::DomainCreateXMLWithFiles(bus::Reply<bus::ObjectPath>& r, std::string xml,
+                                              std::vector<bus::UnixFd> files, uint32_t flags)
+{
+    std::vector<int> fds;
+    for (const auto& f : files)
+        fds.push_back(f.fd);
+    r.ok({c_.domainPath(c_.driver().domainCreateXMLWithFiles(xml, fds, flags).uuid)});
+}
+
 void ConnectAdaptor::DomainLookupByID(bus::Reply<bus::ObjectPath>& r, int32_t id)
 {
     r.ok({c_.domainPath(c_.driver().domainLookupByID(id).uuid)});

@@ -53,6 +53,15 @@ void DomainAdaptor::Create(bus::Reply<>& r, uint32_t flags)
     r.ok();
 }
 
+void DomainAdaptor::CreateWithFiles(bus::Reply<>& r, std::vector<bus::UnixFd> files, uint32_t flags)
+{
+    std::vector<int> fds;
+    for (const auto& f : files)
+        fds.push_back(f.fd);
+    c_.driver().domainCreateWithFiles(uuid(r.path()), fds, flags);
+    r.ok();
+}
+
 void DomainAdaptor::DelIOThread(bus::Reply<>& r, uint32_t iothreadId, uint32_t flags)
 {
     c_.driver().domainDelIOThread(uuid(r.path()), iothreadId, flags);

@@ -1,0 +1,165 @@
+// Formats virtbus-bench's results as markdown: one column per target, the
+// ratios virtbus/echo and virtbus/libvirt-dbus, and a verdict per target.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+
+#include "bench_types.h"
+#include "bench_util.h"
+
+namespace bench {
+
+namespace {
+
+std::string shell(const char* cmd)
+{
+    std::string out;
+    if (FILE* f = popen(cmd, "r")) {
+        char buf[256];
+        while (fgets(buf, sizeof buf, f))
+            out += buf;
+        pclose(f);
+    }
+    out.erase(out.find_last_not_of(" \n") + 1);
+    return out;
+}
+
+std::string fmt(std::optional<double> v, int decimals)
+{
+    if (!v || std::isnan(*v))
+        return "—";
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*f", decimals, *v);
+    return buf;
+}
+
+std::optional<double> kb(long v) { return v < 0 ? std::nullopt : std::optional<double>(double(v)); }
+
+std::optional<double> perDomainKb(const Results& r)
+{
+    if (r.rssDomains < 0 || r.rssBeforeDefine < 0 || r.domainsAdded == 0)
+        return std::nullopt;
+    return double(r.rssDomains - r.rssBeforeDefine) / double(r.domainsAdded);
+}
+
+std::optional<double> perCall(double ns, size_t calls)
+{
+    return calls == 0 ? std::nullopt : std::optional<double>(ns / 1000.0 / double(calls));
+}
+
+std::string cpuModel()
+{
+    std::string info = readFile("/proc/cpuinfo");
+    auto at = info.find("model name");
+    if (at == std::string::npos)
+        return "unknown";
+    auto colon = info.find(':', at), eol = info.find('\n', at);
+    return info.substr(colon + 2, eol - colon - 2);
+}
+
+} // namespace
+
+std::string report(const Options& opt, const std::vector<Target>& targets, const std::string& loadBefore,
+    const std::string& loadAfter, const std::string& date)
+{
+    const Target* by[3] = {nullptr, nullptr, nullptr};
+    for (const auto& t : targets)
+        by[t.label == "echo" ? 0 : t.label == "virtbus" ? 1 : 2] = &t;
+    struct Row {
+        std::string metric, target;
+        int decimals;
+        std::function<std::optional<double>(const Target&)> value;
+    };
+    auto pct = [](const std::vector<double>& v, double p) -> std::optional<double> {
+        return v.empty() ? std::nullopt : std::optional<double>(percentile(v, p));
+    };
+    std::vector<Row> rows = {
+        {"exec → name owned, median of " + std::to_string(opt.restarts) + " (ms)", "≤ 30 ms", 2,
+            [&](const Target& t) { return pct(t.r.startMs, 50); }},
+        {"Properties.Get p50 (µs)", "≤ 1.3× echo", 1, [&](const Target& t) { return pct(t.r.getUs, 50); }},
+        {"Properties.Get p99 (µs)", "≤ 1.3× echo", 1, [&](const Target& t) { return pct(t.r.getUs, 99); }},
+        {"server CPU per Get (µs)", "", 2, [&](const Target& t) { return perCall(t.r.getCpuNs, t.r.getUs.size()); }},
+        {"method p50 (µs): ListDomains(0) / Echo", "", 1, [&](const Target& t) { return pct(t.r.methodUs, 50); }},
+        {"method p99 (µs): ListDomains(0) / Echo", "", 1, [&](const Target& t) { return pct(t.r.methodUs, 99); }},
+        {"server CPU per method call (µs)", "", 2,
+            [&](const Target& t) { return perCall(t.r.methodCpuNs, t.r.methodUs.size()); }},
+    };
+    for (int c : {1, 4, 16})
+        rows.push_back({"Get throughput, " + std::to_string(c) + " client" + (c > 1 ? "s" : "") + " (calls/s)", "", 0,
+            [c](const Target& t) -> std::optional<double> {
+                auto it = t.r.throughput.find(c);
+                return it == t.r.throughput.end() ? std::nullopt : std::optional<double>(it->second);
+            }});
+    for (int n : domainLevels(opt))
+        for (int p : {50, 99})
+            rows.push_back({"ListDomains, " + std::to_string(n) + " domain" + (n > 1 ? "s" : "") + " p"
+                    + std::to_string(p) + " (µs)",
+                "", 1, [n, p](const Target& t) -> std::optional<double> {
+                    auto it = t.r.list.find(n);
+                    if (it == t.r.list.end())
+                        return std::nullopt;
+                    return p == 50 ? it->second.p50 : it->second.p99;
+                }});
+    rows.push_back({"DomainDefineXML, mean (µs)", "", 1, [](const Target& t) { return t.r.defineUs; }});
+    rows.push_back({"RSS at name owned (KB)", "", 0, [](const Target& t) { return kb(t.r.rssStart); }});
+    rows.push_back({"RSS idle, after warm-up (KB)", "≤ 10 MB", 0, [](const Target& t) { return kb(t.r.rssIdle); }});
+    rows.push_back(
+        {"RSS before the first define (KB)", "", 0, [](const Target& t) { return kb(t.r.rssBeforeDefine); }});
+    rows.push_back({"RSS with " + std::to_string(opt.domains) + " domains (KB)", "", 0,
+        [](const Target& t) { return kb(t.r.rssDomains); }});
+    rows.push_back({"RSS after listing them (KB)", "", 0, [](const Target& t) { return kb(t.r.rssListed); }});
+    rows.push_back({"RSS per defined domain (KB)", "≤ 4 KB", 2, [](const Target& t) { return perDomainKb(t.r); }});
+
+    std::string out = "Run " + date + " on " + cpuModel() + ", nproc " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN));
+    utsname u {};
+    uname(&u);
+    out += ", Linux " + std::string(u.release) + ".\nLoad average before: " + loadBefore + "; after: " + loadAfter
+        + ".\n" + shell("dbus-daemon --version 2>/dev/null | head -1") + "; libvirt-dbus: "
+        + (by[2] ? shell("dpkg-query -W -f='${Version}' libvirt-dbus 2>/dev/null") : std::string("not installed"))
+        + ".\nParameters: " + std::to_string(opt.calls) + " calls per latency figure in 5 interleaved rounds, "
+        + std::to_string(opt.restarts) + " restarts, " + fmt(opt.duration, 1) + " s per throughput point, "
+        + std::to_string(opt.domains) + " domains.\n\n";
+    out += "| Metric | echo (raw sd-bus) | virtbus | libvirt-dbus | virtbus / echo | virtbus / libvirt-dbus | Target "
+           "|\n";
+    out += "|---|---:|---:|---:|---:|---:|---|\n";
+    auto cell = [](const Target* t, const Row& row) -> std::optional<double> {
+        return t && t->ok() ? row.value(*t) : std::nullopt;
+    };
+    auto ratio = [](std::optional<double> a, std::optional<double> b) -> std::optional<double> {
+        return a && b && *b > 0 ? std::optional<double>(*a / *b) : std::nullopt;
+    };
+    std::map<std::string, std::optional<double>> vb, ve;
+    for (const auto& row : rows) {
+        auto e = cell(by[0], row), v = cell(by[1], row), l = cell(by[2], row);
+        vb[row.metric] = v;
+        ve[row.metric] = ratio(v, e);
+        out += "| " + row.metric + " | " + fmt(e, row.decimals) + " | " + fmt(v, row.decimals) + " | "
+            + fmt(l, row.decimals) + " | " + fmt(ratio(v, e), 2) + " | " + fmt(ratio(v, l), 2) + " | " + row.target
+            + " |\n";
+    }
+    out += "\nTargets (virtbus):\n";
+    auto verdict = [&](const std::string& what, std::optional<double> v, double limit, const char* unit) {
+        out += "- " + what + ": " + fmt(v, 2) + unit + " (target ≤ " + fmt(limit, 1) + unit + "): "
+            + (!v                 ? "not measured"
+                    : *v <= limit ? "met"
+                                  : "NOT met")
+            + "\n";
+    };
+    verdict("Properties.Get p50 virtbus/echo", ve["Properties.Get p50 (µs)"], 1.3, "×");
+    verdict("Properties.Get p99 virtbus/echo", ve["Properties.Get p99 (µs)"], 1.3, "×");
+    verdict("exec → org.libvirt owned", vb[rows[0].metric], 30, " ms");
+    auto idle = vb["RSS idle, after warm-up (KB)"];
+    verdict("RSS idle", idle ? std::optional<double>(*idle / 1024) : std::nullopt, 10, " MB");
+    verdict("RSS per defined domain", vb["RSS per defined domain (KB)"], 4, " KB");
+    for (const auto& t : targets)
+        if (!t.ok())
+            out += "\nNote: " + t.label + " failed and its column is incomplete: " + t.r.error + "\n";
+    if (!by[2])
+        out += "\nNote: libvirt-dbus not measured: " + opt.libvirtDbus + " not found (apt-get install libvirt-dbus).\n";
+    return out;
+}
+
+} // namespace bench

@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Which methods the Test connection supports, compared with README.md.
+
+Every method of org.libvirt.Connect, org.libvirt.Domain and
+org.libvirt.DomainSnapshot is called once with harmless dummy arguments
+(empty strings, zeros, empty arrays).  A method is "not supported" when it
+answers org.libvirt.Error "this function is not supported by the connection
+driver: vir...", and "supported" on any other answer or error.  Domain and
+snapshot methods run on a scratch domain (and a snapshot of it) that is
+re-created whenever a previous call stopped, paused or removed it, so
+Destroy, Undefine and friends never touch `test`.
+
+README.md holds the expected table between <!-- api-table:begin --> and
+<!-- api-table:end -->.  With UPDATE_API_TABLE=1 the section is rewritten
+(appended when README.md has no markers) instead of compared.
+"""
+
+import os
+import re
+import unittest
+
+import dbus
+
+import harness as h
+from reference import methods
+
+README = h.REPO_ROOT / "README.md"
+BEGIN, END = "<!-- api-table:begin -->", "<!-- api-table:end -->"
+IFACES = [("Connect", h.CONNECT_IFACE), ("Domain", h.DOMAIN_IFACE),
+          ("DomainSnapshot", h.SNAPSHOT_IFACE)]
+
+SCRATCH_NAME = "api-table-scratch"
+SCRATCH_UUID = "c0ffee00-0000-4000-8000-00000000a91e"
+SNAP_NAME = "api-table-snap"
+
+# An answer with one of these names means the call never reached the
+# member (a test bug or a broken daemon), not a classification.
+BROKEN = {"org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
+          "org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.DBus.Error.InvalidArgs",
+          "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout"}
+
+
+def dummy(sig):
+    if sig in ("s", "o"):
+        return ""
+    if sig in ("y", "n", "q", "i", "u", "x", "t"):
+        return 0
+    if sig == "d":
+        return 0.0
+    if sig == "b":
+        return False
+    if sig.startswith("a{"):
+        return dbus.Dictionary({}, signature=sig[2:-1])
+    if sig.startswith("a"):
+        return dbus.Array([], signature=sig[1:])
+    raise ValueError(f"no dummy for {sig!r}")
+
+
+def render(table):
+    lines = [BEGIN, "| interface | member | Test |", "|---|---|---|"]
+    for (iface, member), value in table.items():
+        lines.append(f"| {iface} | {member} | {value} |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def read_readme_table(text):
+    """{(interface, member): 'yes'/'no'} between the markers, or None."""
+    m = re.search(re.escape(BEGIN) + r"(.*?)" + re.escape(END), text, re.S)
+    if not m:
+        return None
+    table = {}
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or cells[0] in ("interface", "") or set(cells[0]) <= set("-: "):
+            continue
+        iface = cells[0].strip("`").removeprefix("org.libvirt.")
+        table[(iface, cells[1].strip("`"))] = cells[2].lower()
+    return table
+
+
+class TestApiTable(h.DaemonTestCase):
+
+    collect_signals = False
+
+    def ensure_scratch(self):
+        path = h.domain_path(SCRATCH_UUID)
+        xml = h.scratch_domain_xml(SCRATCH_NAME, SCRATCH_UUID)
+        try:
+            persistent = bool(self.dprop(path, "Persistent"))
+            state = self.state(path)[0]
+        except dbus.DBusException:
+            self.connect("DomainDefineXML", "s", xml)
+            self.dom(path, "Create", "u", 0)
+            return path
+        if str(self.dprop(path, "Name")) != SCRATCH_NAME or not persistent:
+            self.remove_domain(path)
+            self.connect("DomainDefineXML", "s", xml)
+            state = h.STATE_SHUTOFF
+        if state == h.STATE_PAUSED:
+            self.dom(path, "Resume", "")
+        elif state != h.STATE_RUNNING:
+            if bool(self.dom(path, "HasManagedSaveImage", "u", 0)):
+                self.dom(path, "ManagedSaveRemove", "u", 0)
+            self.dom(path, "Create", "u", 0)
+        return path
+
+    def ensure_snapshot(self):
+        dom = self.ensure_scratch()
+        try:
+            return str(self.dom(dom, "SnapshotLookupByName", "su", SNAP_NAME, 0))
+        except dbus.DBusException:
+            return str(self.dom(dom, "SnapshotCreateXML", "su",
+                                f"<domainsnapshot><name>{SNAP_NAME}</name></domainsnapshot>", 0))
+
+    def classify(self):
+        table, broken, messages = {}, [], []
+        for short, iface in IFACES:
+            for name, args, call in methods(iface):
+                if iface == h.CONNECT_IFACE:
+                    path = h.CONN_PATH
+                elif iface == h.DOMAIN_IFACE:
+                    path = self.ensure_scratch()
+                else:
+                    path = self.ensure_snapshot()
+                sig = "".join(t for _, t in args)
+                values = [dummy(t) for _, t in args]
+                try:
+                    self.call(path, iface, name, sig, *values, timeout=10)
+                    table[(short, name)] = "yes"
+                except dbus.DBusException as e:
+                    if h.errname(e) in BROKEN:
+                        broken.append(f"{short}.{name}: {h.errname(e)}: {h.errmsg(e)}")
+                    elif h.errname(e) == "org.libvirt.Error" and h.errmsg(e).startswith(h.NOT_SUPPORTED):
+                        table[(short, name)] = "no"
+                        messages.append((f"{short}.{name}", call, h.errmsg(e)))
+                    else:
+                        table[(short, name)] = "yes"
+        return table, broken, messages
+
+    def test_api_table(self):
+        table, broken, messages = self.classify()
+        self.assertDaemonAlive()
+        self.assertEqual(broken, [], "calls that did not reach their member")
+        for member, call, msg in messages:
+            with self.subTest(member=member):
+                self.assertRegex(msg, r"^" + re.escape(h.NOT_SUPPORTED) + r": vir\w+$")
+        section = render(table)
+        yes = sum(1 for v in table.values() if v == "yes")
+        print(f"\nAPI table: {yes} of {len(table)} methods supported by the Test connection")
+        print(section)
+
+        if not README.is_file():
+            print(f"note: {README} does not exist; nothing to compare")
+            return
+        text = README.read_text()
+        expected = read_readme_table(text)
+        if os.environ.get("UPDATE_API_TABLE") == "1":
+            if expected is None:
+                text = text.rstrip("\n") + "\n\n" + section + "\n"
+            else:
+                text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda m: section,
+                              text, count=1, flags=re.S)
+            README.write_text(text)
+            print(f"note: rewrote the API table in {README}")
+            return
+        if expected is None:
+            print(f"note: {README} has no {BEGIN} section; comparison skipped "
+                  f"(run with UPDATE_API_TABLE=1 to add it)")
+            return
+        if not expected:
+            self.fail(f"{README}: the {BEGIN} section holds no table yet; "
+                      f"run with UPDATE_API_TABLE=1 to generate it")
+        diffs = []
+        for key in sorted(set(table) | set(expected)):
+            if table.get(key) != expected.get(key):
+                diffs.append(f"{key[0]}.{key[1]}: README says {expected.get(key)}, "
+                             f"daemon says {table.get(key)}")
+        self.assertEqual(diffs, [], "README.md API table is out of date "
+                                    "(UPDATE_API_TABLE=1 rewrites it)")
+
+    def test_readme_parser(self):
+        text = "x\n" + render({("Connect", "ListDomains"): "yes", ("Domain", "Rename"): "no"}) + "\ny"
+        self.assertEqual(read_readme_table(text),
+                         {("Connect", "ListDomains"): "yes", ("Domain", "Rename"): "no"})
+        self.assertIsNone(read_readme_table("no markers"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
