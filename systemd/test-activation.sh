@@ -81,6 +81,6 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev
         echo "nobody could request org.libvirt: $(cat "$tmp/own.out")"
         exit 1
     fi
-    grep -q "not allowed to own" "$tmp/own.out" || { cat "$tmp/own.out"; exit 1; }
+    grep -Eq "Access denied|AccessDenied|not allowed to own" "$tmp/own.out" || { cat "$tmp/own.out"; exit 1; }
     echo "nobody may not own org.libvirt: ok"
 fi

@@ -107,11 +107,11 @@ TestDriver::AddResult TestDriver::addDomain(xml::DomainDef def, bool live)
         // virDomainObjAssignDef.
         bool hadConfig = false;
         if (d.active()) {
-            hadConfig = d.newDef.has_value();
-            d.newDef = std::move(def);
+            hadConfig = d.newDef != nullptr;
+            d.newDef = std::make_unique<xml::DomainDef>(std::move(def));
         } else if (live) {
             if (!d.newDef)
-                d.newDef = std::move(d.def);
+                d.newDef = std::make_unique<xml::DomainDef>(std::move(d.def));
             d.def = std::move(def);
         } else {
             hadConfig = true;
@@ -157,7 +157,7 @@ void TestDriver::startDomain(TestDomain& d, int reason)
     // virDomainObjSetDefTransient: keep the persistent config aside so live
     // changes vanish at shutdown.
     if (d.persistent && !d.newDef)
-        d.newDef = d.def;
+        d.newDef = std::make_unique<xml::DomainDef>(d.def);
     d.managedSave = false;
 }
 

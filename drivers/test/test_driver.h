@@ -10,6 +10,10 @@
 #pragma once
 
 #include "driver.h"
+#include "test/test_network.h"
+#include "test/test_interface.h"
+#include "test/test_nodedev.h"
+#include "test/test_storage.h"
 
 #include <memory>
 #include <map>
@@ -42,6 +46,12 @@ public:
     ~TestDriver() override;
     TestDriver(const TestDriver&) = delete;
     TestDriver& operator=(const TestDriver&) = delete;
+
+    // The test world's other objects, each in its own driver as in libvirt.
+    NetworkDriver& networks() override { return networks_; }
+    StorageDriver& storage() override { return storage_; }
+    InterfaceDriver& interfaces() override { return interfaces_; }
+    NodeDeviceDriver& nodeDevices() override { return nodeDevices_; }
 
     // ---- connection and node (test_driver.cpp, test_world.cpp) ----
     std::string name() const override { return "Test"; }
@@ -193,6 +203,11 @@ protected:
     virtual NetAddress networkFirstAddress(const std::string& network);
 
 private:
+    TestNetworkDriver networks_;
+    TestStorageDriver storage_;
+    TestInterfaceDriver interfaces_;
+    TestNodeDeviceDriver nodeDevices_;
+
     using Events = testdrv::Events;
     using TestDomain = testdrv::TestDomain;
 

@@ -239,6 +239,14 @@ IfaceRef TestInterfaceDriver::ifaceDefineXML(const std::string& xml, uint32_t fl
     View before, after;
     {
         std::lock_guard lock(mu_);
+        // D-Bus paths name interfaces by MAC, so a second interface with a
+        // MAC already in use would share another's object path; libvirt
+        // accepts it, virtbus refuses it to keep one path per object.
+        if (!def.mac.empty())
+            for (const auto& [name, other] : ifaces_)
+                if (name != def.name && !other->def.mac.empty() && sameMac(other->def.mac, def.mac))
+                    throw makeError(ErrCode::OperationFailed, ErrDomain::Interface,
+                                    "interface '" + name + "' already uses MAC address " + other->def.mac);
         before = view();
         // virInterfaceObjListAssignDef: a known name gets the new
         // definition and keeps its state; a new one starts inactive.

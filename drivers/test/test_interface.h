@@ -3,9 +3,10 @@
 // quirks follow libvirt 9.0's test driver (checked against the real library
 // with virsh and ctypes): interfaces are keyed by name, DefineXML of a known
 // name replaces its definition and keeps its state, Undefine removes even a
-// running interface, no call but DefineXML takes a flag, and rolling back a
-// change transaction restores the definitions but leaves every interface
-// inactive (libvirt's snapshot re-adds them as fresh objects).
+// running interface, only DefineXML (VALIDATE) and the listing take flags
+// (GetXMLDesc refuses even INACTIVE), and rolling back a change transaction
+// restores the definitions but leaves every interface inactive (libvirt's
+// snapshot re-adds them as fresh objects).
 //
 // Where libvirt accepts what cannot be made safe, we refuse with an XML
 // error and change nothing: names containing '/' or equal to "." or "..",

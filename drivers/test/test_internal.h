@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,7 +51,9 @@ struct TestDomain {
     // The running configuration while active, the only one otherwise.
     xml::DomainDef def;
     // The persistent configuration while a persistent domain runs.
-    std::optional<xml::DomainDef> newDef;
+    // Boxed: an empty optional would still cost a whole DomainDef (2.5 KB)
+    // in every domain, and most domains never have a second definition.
+    std::unique_ptr<xml::DomainDef> newDef;
     int id = -1;
     int state = kShutoff;
     int reason = kShutoffUnknown;

@@ -132,9 +132,12 @@ TestStorageDriver::Pool& TestStorageDriver::addPool(xml::StoragePoolDef&& def, b
         if (auto it = dirByTarget_.find(def.targetPath); it != dirByTarget_.end())
             conflict = it->second;
     } else {
-        for (const auto& [name, other] : byName_)
-            if (name != def.name && sourceConflict(other->def, def))
+        for (const auto& [name, other] : byName_) {
+            if (name != def.name && sourceConflict(other->def, def)) {
                 conflict = other;
+                break;
+            }
+        }
     }
     if (conflict && conflict->name() != def.name)
         throw storageErr(ErrCode::OperationFailed, "Storage source conflict with pool: '" + conflict->name() + "'");
@@ -280,6 +283,10 @@ PoolRef TestStorageDriver::poolCreateXML(const std::string& xml, uint32_t flags)
     {
         std::lock_guard lock(mu_);
         Pool& p = addPool(std::move(def), true);
+        // libvirt's test driver also fakes a vHBA node device (scsi_host12)
+        // for a pool with an fc_host adapter, and removes it on Destroy.
+        // Node devices belong to another driver this one cannot reach, so
+        // only the pool itself is created here.
         setDefaults(p.def);
         // Transient, even when it took over a stopped persistent pool: the
         // test driver drops the config file, so Destroy will remove it.

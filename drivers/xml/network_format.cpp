@@ -3,6 +3,7 @@
 // networks, a DHCP lease's unit), so our output reads like libvirt's.
 #include "xml/domain_internal.h"
 #include "xml/network_internal.h"
+#include "xml/open_close_pair.h"
 
 namespace virtbus::xml {
 
@@ -117,37 +118,38 @@ void formatDns(XmlWriter& w, const NetworkDnsDef& dns)
     w.close();
 }
 
-void formatIp(XmlWriter& w, const NetworkIpDef& ip)
+void formatIp(XmlWriter& out, const NetworkIpDef& ip)
 {
-    w.open("ip").attrIf("family", ip.family).attr("address", ip.address);
-    w.attrIf("netmask", ip.netmask);
-    if (ip.prefix)
-        w.attr("prefix", std::to_string(ip.prefix));
-    w.attrIf("localPtr", ip.localPtr);
-    writeAttrs(w, ip.extra);
-    if (!ip.tftpRoot.empty())
-        w.open("tftp").attr("root", ip.tftpRoot).close();
-    if (ip.hasDhcp() || !ip.bootpFile.empty() || !ip.dhcpExtra.empty()) {
-        w.open("dhcp");
-        writeAttrs(w, ip.dhcpExtra);
-        for (const auto& r : ip.ranges) {
-            w.open("range").attr("start", r.start).attr("end", r.end);
-            formatLease(w, r.lease);
+    writeOpenClosePair(out, "ip", [&](XmlWriter& w) {
+        w.attrIf("family", ip.family).attr("address", ip.address);
+        w.attrIf("netmask", ip.netmask);
+        if (ip.prefix)
+            w.attr("prefix", std::to_string(ip.prefix));
+        w.attrIf("localPtr", ip.localPtr);
+        writeAttrs(w, ip.extra);
+        if (!ip.tftpRoot.empty())
+            w.open("tftp").attr("root", ip.tftpRoot).close();
+        if (ip.hasDhcp() || !ip.bootpFile.empty() || !ip.dhcpExtra.empty()) {
+            w.open("dhcp");
+            writeAttrs(w, ip.dhcpExtra);
+            for (const auto& r : ip.ranges) {
+                w.open("range").attr("start", r.start).attr("end", r.end);
+                formatLease(w, r.lease);
+                w.close();
+            }
+            for (const auto& h : ip.hosts) {
+                w.open("host").attrIf("mac", h.mac).attrIf("id", h.id).attrIf("name", h.name);
+                w.attrIf("ip", h.ip);
+                formatLease(w, h.lease);
+                w.close();
+            }
+            if (!ip.bootpFile.empty())
+                w.open("bootp").attr("file", ip.bootpFile).attrIf("server", ip.bootpServer).close();
+            writeChildren(w, ip.dhcpExtra);
             w.close();
         }
-        for (const auto& h : ip.hosts) {
-            w.open("host").attrIf("mac", h.mac).attrIf("id", h.id).attrIf("name", h.name);
-            w.attrIf("ip", h.ip);
-            formatLease(w, h.lease);
-            w.close();
-        }
-        if (!ip.bootpFile.empty())
-            w.open("bootp").attr("file", ip.bootpFile).attrIf("server", ip.bootpServer).close();
-        writeChildren(w, ip.dhcpExtra);
-        w.close();
-    }
-    writeChildren(w, ip.extra);
-    w.close();
+        writeChildren(w, ip.extra);
+    });
 }
 
 void formatRoute(XmlWriter& w, const NetworkRouteDef& r)

@@ -2,6 +2,8 @@
 // document that publishes the table.
 #include "xml/storage_internal.h"
 
+#include "xml/open_close_pair.h"
+
 #include <algorithm>
 #include <charconv>
 
@@ -147,31 +149,38 @@ const std::vector<std::string>& storagePoolTypes()
 
 bool isStoragePoolType(std::string_view type) { return poolTypeInfo(type) != nullptr; }
 
+namespace {
+
+void formatOptions(XmlWriter& w, const char* element, const char* enumName, const FormatEnum& formats, bool listValues)
+{
+    w.open(element);
+    w.open("defaultFormat").attr("type", formats.defaultFormat).close();
+    writeOpenClosePair(w, "enum", [&](XmlWriter& e) {
+        e.attr("name", enumName);
+        if (listValues)
+            for (auto v : formats.values)
+                e.leaf("value", v);
+    });
+    w.close();
+}
+
+} // namespace
+
 std::string formatStoragePoolCapabilitiesXML(const std::vector<std::string>& supported)
 {
-    auto options
-        = [](XmlWriter& w, const char* element, const char* enumName, const FormatEnum& formats, bool listValues) {
-              w.open(element);
-              w.open("defaultFormat").attr("type", formats.defaultFormat).close();
-              w.open("enum").attr("name", enumName);
-              if (listValues)
-                  for (auto v : formats.values)
-                      w.leaf("value", v);
-              w.close();
-              w.close();
-          };
     XmlWriter w;
-    w.open("storagepoolCapabilities");
-    for (const auto& info : poolTypeTable()) {
-        bool yes = std::find(supported.begin(), supported.end(), info.type) != supported.end();
-        w.open("pool").attr("type", info.type).attr("supported", yes ? "yes" : "no");
-        if (info.poolFormats)
-            options(w, "poolOptions", "sourceFormatType", *info.poolFormats, true);
-        if (info.volFormats)
-            options(w, "volOptions", "targetFormatType", *info.volFormats, info.listVolFormats);
-        w.close();
-    }
-    w.close();
+    writeOpenClosePair(w, "storagepoolCapabilities", [&](XmlWriter& caps) {
+        for (const auto& info : poolTypeTable()) {
+            bool yes = std::find(supported.begin(), supported.end(), info.type) != supported.end();
+            writeOpenClosePair(caps, "pool", [&](XmlWriter& pool) {
+                pool.attr("type", info.type).attr("supported", yes ? "yes" : "no");
+                if (info.poolFormats)
+                    formatOptions(pool, "poolOptions", "sourceFormatType", *info.poolFormats, true);
+                if (info.volFormats)
+                    formatOptions(pool, "volOptions", "targetFormatType", *info.volFormats, info.listVolFormats);
+            });
+        }
+    });
     return w.take();
 }
 

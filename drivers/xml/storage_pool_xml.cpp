@@ -2,6 +2,7 @@
 // virStoragePoolDefFormat's layout, driven by the per-type table in
 // storage_common.cpp.
 #include "xml/byte_size.h"
+#include "xml/open_close_pair.h"
 #include "xml/storage_internal.h"
 
 #include <set>
@@ -185,45 +186,48 @@ void checkRequiredSource(const PoolTypeInfo& info, StoragePoolDef& def)
         throw storageConfig("missing initiator IQN");
 }
 
-void formatSource(XmlWriter& w, const PoolTypeInfo& info, const StoragePoolSourceDef& src)
+void formatSource(XmlWriter& out, const PoolTypeInfo& info, const StoragePoolSourceDef& src)
 {
-    w.open("source");
-    w.attrs(src.extra.attrs);
-    if (info.flags & SRC_HOST) {
-        for (const auto& h : src.hosts) {
-            w.open("host").attr("name", h.name);
-            if (h.port)
-                w.attr("port", std::to_string(h.port));
-            w.close();
+    writeOpenClosePair(out, "source", [&](XmlWriter& w) {
+        w.attrs(src.extra.attrs);
+        if (info.flags & SRC_HOST) {
+            for (const auto& h : src.hosts) {
+                w.open("host").attr("name", h.name);
+                if (h.port)
+                    w.attr("port", std::to_string(h.port));
+                w.close();
+            }
         }
-    }
-    if (info.flags & SRC_DEVICE) {
-        for (const auto& d : src.devices) {
-            w.open("device").attr("path", d.path).attrIf("part_separator", d.partSeparator);
-            for (const auto& e : d.freeExtents)
-                w.open("freeExtent").attr("start", std::to_string(e.start)).attr("end", std::to_string(e.end)).close();
-            w.close();
+        if (info.flags & SRC_DEVICE) {
+            for (const auto& d : src.devices) {
+                w.open("device").attr("path", d.path).attrIf("part_separator", d.partSeparator);
+                for (const auto& e : d.freeExtents)
+                    w.open("freeExtent")
+                        .attr("start", std::to_string(e.start))
+                        .attr("end", std::to_string(e.end))
+                        .close();
+                w.close();
+            }
         }
-    }
-    if ((info.flags & SRC_DIR) && !src.dir.empty())
-        w.open("dir").attr("path", src.dir).close();
-    if (info.flags & SRC_ADAPTER)
-        w.raw(src.adapter);
-    if (info.flags & SRC_NAME)
-        w.leafIf("name", src.name);
-    if (info.flags & SRC_INITIATOR)
-        w.raw(src.initiator);
-    if (info.poolFormats && !src.format.empty())
-        w.open("format").attr("type", src.format).close();
-    w.raw(src.auth);
-    if (src.protocolVer)
-        w.open("protocol").attr("ver", std::to_string(src.protocolVer)).close();
-    if (!src.vendor.empty())
-        w.open("vendor").attr("name", src.vendor).close();
-    if (!src.product.empty())
-        w.open("product").attr("name", src.product).close();
-    w.raws(src.extra.children);
-    w.close();
+        if ((info.flags & SRC_DIR) && !src.dir.empty())
+            w.open("dir").attr("path", src.dir).close();
+        if (info.flags & SRC_ADAPTER)
+            w.raw(src.adapter);
+        if (info.flags & SRC_NAME)
+            w.leafIf("name", src.name);
+        if (info.flags & SRC_INITIATOR)
+            w.raw(src.initiator);
+        if (info.poolFormats && !src.format.empty())
+            w.open("format").attr("type", src.format).close();
+        w.raw(src.auth);
+        if (src.protocolVer)
+            w.open("protocol").attr("ver", std::to_string(src.protocolVer)).close();
+        if (!src.vendor.empty())
+            w.open("vendor").attr("name", src.vendor).close();
+        if (!src.product.empty())
+            w.open("product").attr("name", src.product).close();
+        w.raws(src.extra.children);
+    });
 }
 
 const PoolTypeInfo& typeInfoOrThrow(std::string_view type)
@@ -341,10 +345,10 @@ std::string formatStoragePoolSourcesXML(std::string_view poolType, const std::ve
 {
     const PoolTypeInfo& info = typeInfoOrThrow(poolType);
     XmlWriter w;
-    w.open("sources");
-    for (const auto& src : sources)
-        formatSource(w, info, src);
-    w.close();
+    writeOpenClosePair(w, "sources", [&](XmlWriter& list) {
+        for (const auto& src : sources)
+            formatSource(list, info, src);
+    });
     return w.take();
 }
 

@@ -3,6 +3,7 @@
 #include "xml/storage_vol_xml.h"
 
 #include "xml/byte_size.h"
+#include "xml/open_close_pair.h"
 #include "xml/storage_internal.h"
 
 #include <algorithm>
@@ -205,27 +206,28 @@ std::string formatStorageVolXML(const StorageVolDef& def, std::string_view poolT
     if (def.physical)
         sizeElement(w, "physical", def.physical);
 
-    w.open("target");
-    w.attrs(def.targetExtra.attrs);
-    w.leafIf("path", def.targetPath);
-    if (info.volFormats && !def.format.empty())
-        w.open("format").attr("type", def.format).close();
-    formatPerms(w, def.perms);
-    w.raw(def.timestamps);
-    w.raw(def.encryption);
-    w.leafIf("compat", def.compat);
-    if (def.nocow)
-        w.open("nocow").close();
-    if (def.clusterSize)
-        sizeElement(w, "clusterSize", def.clusterSize, "B");
-    if (def.features) {
-        w.open("features");
-        for (const auto& f : *def.features)
-            w.open(f).close();
-        w.close();
-    }
-    w.raws(def.targetExtra.children);
-    w.close();
+    // libvirt writes <target> even when it is empty.
+    writeOpenClosePair(w, "target", [&](XmlWriter& t) {
+        t.attrs(def.targetExtra.attrs);
+        t.leafIf("path", def.targetPath);
+        if (info.volFormats && !def.format.empty())
+            t.open("format").attr("type", def.format).close();
+        formatPerms(t, def.perms);
+        t.raw(def.timestamps);
+        t.raw(def.encryption);
+        t.leafIf("compat", def.compat);
+        if (def.nocow)
+            t.open("nocow").close();
+        if (def.clusterSize)
+            sizeElement(t, "clusterSize", def.clusterSize, "B");
+        if (def.features) {
+            t.open("features");
+            for (const auto& f : *def.features)
+                t.open(f).close();
+            t.close();
+        }
+        t.raws(def.targetExtra.children);
+    });
 
     if (def.backingStore) {
         const StorageVolBackingStoreDef& b = *def.backingStore;

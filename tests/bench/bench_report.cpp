@@ -94,14 +94,14 @@ std::string report(const Options& opt, const std::vector<Target>& targets, const
                 return it == t.r.throughput.end() ? std::nullopt : std::optional<double>(it->second);
             }});
     for (int n : domainLevels(opt))
-        for (int p : {50, 99})
-            rows.push_back({"ListDomains, " + std::to_string(n) + " domain" + (n > 1 ? "s" : "") + " p"
-                    + std::to_string(p) + " (µs)",
+        for (int p : {50, 99, 0})
+            rows.push_back({"ListDomains, " + std::to_string(n) + " domain" + (n > 1 ? "s" : "")
+                    + (p ? " p" + std::to_string(p) : std::string(", server CPU per call")) + " (µs)",
                 "", 1, [n, p](const Target& t) -> std::optional<double> {
                     auto it = t.r.list.find(n);
                     if (it == t.r.list.end())
                         return std::nullopt;
-                    return p == 50 ? it->second.p50 : it->second.p99;
+                    return p == 50 ? it->second.p50 : p == 99 ? it->second.p99 : it->second.serverCpuUs;
                 }});
     rows.push_back({"DomainDefineXML, mean (µs)", "", 1, [](const Target& t) { return t.r.defineUs; }});
     rows.push_back({"RSS at name owned (KB)", "", 0, [](const Target& t) { return kb(t.r.rssStart); }});
@@ -113,15 +113,15 @@ std::string report(const Options& opt, const std::vector<Target>& targets, const
     rows.push_back({"RSS after listing them (KB)", "", 0, [](const Target& t) { return kb(t.r.rssListed); }});
     rows.push_back({"RSS per defined domain (KB)", "≤ 4 KB", 2, [](const Target& t) { return perDomainKb(t.r); }});
 
-    std::string out = "Run " + date + " on " + cpuModel() + ", nproc " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN));
     utsname u {};
     uname(&u);
-    out += ", Linux " + std::string(u.release) + ".\nLoad average before: " + loadBefore + "; after: " + loadAfter
-        + ".\n" + shell("dbus-daemon --version 2>/dev/null | head -1") + "; libvirt-dbus: "
+    std::string out = "- Run: " + date + ", " + cpuModel() + ", nproc " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN))
+        + ", Linux " + u.release + "\n- Load average (/proc/loadavg) before: " + loadBefore + "; after: " + loadAfter
+        + "\n- " + shell("dbus-daemon --version 2>/dev/null | head -1") + "; libvirt-dbus "
         + (by[2] ? shell("dpkg-query -W -f='${Version}' libvirt-dbus 2>/dev/null") : std::string("not installed"))
-        + ".\nParameters: " + std::to_string(opt.calls) + " calls per latency figure in 5 interleaved rounds, "
+        + "\n- Parameters: " + std::to_string(opt.calls) + " calls per latency figure in 10 interleaved rounds, "
         + std::to_string(opt.restarts) + " restarts, " + fmt(opt.duration, 1) + " s per throughput point, "
-        + std::to_string(opt.domains) + " domains.\n\n";
+        + std::to_string(opt.domains) + " domains\n\n";
     out += "| Metric | echo (raw sd-bus) | virtbus | libvirt-dbus | virtbus / echo | virtbus / libvirt-dbus | Target "
            "|\n";
     out += "|---|---:|---:|---:|---:|---:|---|\n";
@@ -140,7 +140,7 @@ std::string report(const Options& opt, const std::vector<Target>& targets, const
             + fmt(l, row.decimals) + " | " + fmt(ratio(v, e), 2) + " | " + fmt(ratio(v, l), 2) + " | " + row.target
             + " |\n";
     }
-    out += "\nTargets (virtbus):\n";
+    out += "\nTargets (virtbus):\n\n";
     auto verdict = [&](const std::string& what, std::optional<double> v, double limit, const char* unit) {
         out += "- " + what + ": " + fmt(v, 2) + unit + " (target ≤ " + fmt(limit, 1) + unit + "): "
             + (!v                 ? "not measured"
@@ -158,7 +158,11 @@ std::string report(const Options& opt, const std::vector<Target>& targets, const
         if (!t.ok())
             out += "\nNote: " + t.label + " failed and its column is incomplete: " + t.r.error + "\n";
     if (!by[2])
-        out += "\nNote: libvirt-dbus not measured: " + opt.libvirtDbus + " not found (apt-get install libvirt-dbus).\n";
+        out += "\nNote: libvirt-dbus not measured: "
+            + (access(opt.libvirtDbus.c_str(), X_OK) == 0
+                    ? std::string("--no-libvirt-dbus")
+                    : opt.libvirtDbus + " not found (apt-get install libvirt-dbus)")
+            + ".\n";
     return out;
 }
 

@@ -35,6 +35,7 @@ inline std::vector<int> domainLevels(const Options& o)
 struct ListResult {
     size_t count;
     double p50, p99;
+    double serverCpuUs; // per call: how much of the latency is the server's
     size_t samples;
 };
 

@@ -5,8 +5,9 @@
 //
 // virtbusd and libvirt-dbus both own org.libvirt and both exit when they
 // can't, so at most one server runs at a time; fairness comes from
-// interleaving: the startup restarts and the latency rounds alternate
-// between targets, so a load change on the shared machine hits all of them.
+// interleaving: restarts, latency rounds and throughput points alternate
+// between targets, in alternating order, so a load change on the shared
+// machine hits all of them alike.
 // Every phase is bounded in calls or seconds; the bench stops by itself.
 #include <getopt.h>
 
@@ -109,16 +110,19 @@ public:
     Bench(const Bench&) = delete;
     Bench& operator=(const Bench&) = delete;
 
-    // (1) exec -> name owned, interleaved restarts; median reported.
+    // (1) exec -> name owned, restarts interleaved between targets, in
+    // alternating order (as every phase below); median reported.
     void startup()
     {
         for (int i = 0; i < opt_.restarts; ++i)
-            forEach([&](Target& t) {
-                double startedUs = 0;
-                pid_t pid = launch(t, &startedUs);
-                t.r.startMs.push_back(startedUs / 1000.0);
-                halt(t, pid);
-            });
+            forEach(
+                [&](Target& t) {
+                    double startedUs = 0;
+                    pid_t pid = launch(t, &startedUs);
+                    t.r.startMs.push_back(startedUs / 1000.0);
+                    halt(t, pid);
+                },
+                i % 2 == 1);
     }
 
     // (2) one client, calls in rounds that alternate between targets; RSS
@@ -126,51 +130,58 @@ public:
     // connection to test:///default is then in place).
     void latency()
     {
-        const int rounds = 5, per = std::max(1, opt_.calls / rounds);
+        const int rounds = 10, per = std::max(1, opt_.calls / rounds);
         for (int round = 0; round < rounds; ++round)
-            forEach([&](Target& t) {
-                pid_t pid = launch(t, nullptr);
-                if (round == 0)
-                    t.r.rssStart = rssKb(pid);
-                std::string name = getName(client_, t, true);
-                if (name != (t.libvirt ? "test" : "virtbus-echo"))
-                    throw std::runtime_error("unexpected Name '" + name + "'");
-                for (int i = 0; i < 1000; ++i)
-                    getName(client_, t);
-                for (int i = 0; i < 200; ++i)
-                    callMethod(client_, t);
-                if (round == 0)
-                    t.r.rssIdle = rssKb(pid);
-                double cpu0 = cpuNs(pid);
-                for (int i = 0; i < per; ++i) {
-                    double t0 = nowUs();
-                    getName(client_, t);
-                    t.r.getUs.push_back(nowUs() - t0);
-                }
-                double cpu1 = cpuNs(pid);
-                for (int i = 0; i < per; ++i) {
-                    double t0 = nowUs();
-                    callMethod(client_, t);
-                    t.r.methodUs.push_back(nowUs() - t0);
-                }
-                t.r.getCpuNs += cpu1 - cpu0;
-                t.r.methodCpuNs += cpuNs(pid) - cpu1;
-                halt(t, pid);
-            });
+            forEach(
+                [&](Target& t) {
+                    pid_t pid = launch(t, nullptr);
+                    if (round == 0)
+                        t.r.rssStart = rssKb(pid);
+                    std::string name = getName(client_, t, true);
+                    if (name != (t.libvirt ? "test" : "virtbus-echo"))
+                        throw std::runtime_error("unexpected Name '" + name + "'");
+                    for (int i = 0; i < 1000; ++i)
+                        getName(client_, t);
+                    for (int i = 0; i < 200; ++i)
+                        callMethod(client_, t);
+                    if (round == 0)
+                        t.r.rssIdle = rssKb(pid);
+                    double cpu0 = cpuNs(pid);
+                    for (int i = 0; i < per; ++i) {
+                        double t0 = nowUs();
+                        getName(client_, t);
+                        t.r.getUs.push_back(nowUs() - t0);
+                    }
+                    double cpu1 = cpuNs(pid);
+                    for (int i = 0; i < per; ++i) {
+                        double t0 = nowUs();
+                        callMethod(client_, t);
+                        t.r.methodUs.push_back(nowUs() - t0);
+                    }
+                    t.r.getCpuNs += cpu1 - cpu0;
+                    t.r.methodCpuNs += cpuNs(pid) - cpu1;
+                    halt(t, pid);
+                },
+                round % 2 == 1);
     }
 
     // (3) 1, 4 and 16 threads, each with its own connection, Properties.Get
-    // in a closed loop for a fixed time.
+    // in a closed loop for a fixed time. Each point is half a run per target
+    // in one order and half in the reverse order, so a load change on the
+    // shared machine during a point weighs on every target alike.
     void throughput()
     {
-        forEach([&](Target& t) {
-            pid_t pid = launch(t, nullptr);
-            for (int i = 0; i < 200; ++i)
-                getName(client_, t);
-            for (int clients : {1, 4, 16})
-                t.r.throughput[clients] = runClients(t, clients);
-            halt(t, pid);
-        });
+        for (int clients : {1, 4, 16})
+            for (bool reverse : {false, true})
+                forEach(
+                    [&](Target& t) {
+                        pid_t pid = launch(t, nullptr);
+                        for (int i = 0; i < 200; ++i)
+                            getName(client_, t);
+                        t.r.throughput[clients] += runClients(t, clients, opt_.duration / 2) / 2;
+                        halt(t, pid);
+                    },
+                    reverse);
     }
 
     // (4)+(5) ListDomains at 1, 1,000 and 10,000 domains; RSS at the top.
@@ -198,7 +209,7 @@ public:
                         + std::to_string(have));
                 if (nominal == opt_.domains)
                     t.r.rssDomains = rssKb(pid);
-                t.r.list[nominal] = listLatency(t, listed);
+                t.r.list[nominal] = listLatency(t, pid, listed);
             }
             t.r.rssListed = rssKb(pid);
             if (t.r.domainsAdded > 0)
@@ -210,9 +221,10 @@ public:
 private:
     // Runs fn for every target still healthy; a failure disables that
     // target (recorded with its log's tail) and the others go on.
-    void forEach(const std::function<void(Target&)>& fn)
+    void forEach(const std::function<void(Target&)>& fn, bool reverse = false)
     {
-        for (auto& t : targets_) {
+        for (size_t i = 0; i < targets_.size(); ++i) {
+            Target& t = targets_[reverse ? targets_.size() - 1 - i : i];
             if (!t.ok())
                 continue;
             try {
@@ -255,20 +267,21 @@ private:
         watcher_.wait(t.name, false, -1, 5e6);
     }
 
-    ListResult listLatency(const Target& t, size_t count)
+    ListResult listLatency(const Target& t, pid_t pid, size_t count)
     {
         // Bounded both ways: at most 2,000 calls or ~2 s, at least 5 calls.
         std::vector<double> us;
-        double until = nowUs() + 2e6;
+        double cpu0 = cpuNs(pid), until = nowUs() + 2e6;
         while (us.size() < 2000 && (us.size() < 5 || nowUs() < until)) {
             double t0 = nowUs();
             listDomains(client_, t, false);
             us.push_back(nowUs() - t0);
         }
-        return {count, percentile(us, 50), percentile(us, 99), us.size()};
+        double cpuUs = (cpuNs(pid) - cpu0) / 1000.0 / double(us.size());
+        return {count, percentile(us, 50), percentile(us, 99), cpuUs, us.size()};
     }
 
-    double runClients(const Target& t, int clients)
+    double runClients(const Target& t, int clients, double seconds)
     {
         std::atomic<int> ready {0};
         std::atomic<bool> go {false};
@@ -289,7 +302,7 @@ private:
                 ++ready;
                 go.wait(false);
                 try {
-                    double until = start + opt_.duration * 1e6;
+                    double until = start + seconds * 1e6;
                     while (b && nowUs() < until) {
                         getName(b, t);
                         ++counts[i];

@@ -16,7 +16,7 @@ import dbus
 import harness as h
 from harness import CONN_PATH, DOMAIN_IFACE, TEST_PATH, TEST_UUID
 
-UNSUPPORTED_FLAGS = r"^invalid argument: unsupported flags \(0x{:x}\) in function \S+$"
+UNSUPPORTED_FLAGS = r"^unsupported flags \(0x{:x}\) in function \S+$"
 BAD_FLAG = 0x40000000
 
 

@@ -320,7 +320,7 @@ class TestListFilters(h.DaemonTestCase):
                 self.assertEqual(int(self.dprop(path, "Id")), h.UINT32_MAX)
 
     def test_unknown_flag(self):
-        with self.assertLibvirtError(regex=r"^invalid argument: unsupported flags "
+        with self.assertLibvirtError(regex=r"^unsupported flags "
                                            r"\(0x40000000\) in function \S+$"):
             self.list_domains(0x40000000)
 

@@ -88,6 +88,13 @@ TEST(DeviceXml, FormatRoundTrips)
     DeviceDef dev = parseDeviceXML(xml);
     EXPECT_EQ(formatDeviceXML(dev), xml);
     EXPECT_TRUE(parseDeviceXML(formatDeviceXML(dev)) == dev);
+
+    // Found by fuzzing: text beside elements in <backend> cannot be written
+    // back, so the elements win and a re-parse sees the same device.
+    DeviceDef rng = parseDeviceXML("<rng model='virtio'><backend model='egd' type='tcp'>junk"
+                                   "<source mode='connect' host='h' service='1'/></backend></rng>");
+    EXPECT_EQ(std::get<RngDef>(rng).backendPath, "");
+    EXPECT_TRUE(parseDeviceXML(formatDeviceXML(rng)) == rng);
 }
 
 TEST(DeviceOps, FindMatchesDisksByTargetIgnoringRuntimeInfo)

@@ -343,6 +343,8 @@ TEST(DomainXml, RejectsBadDocuments)
         {"namespaced attribute",
          wrap(kBase + "<devices><disk xmlns:x='urn:x' x:y='1'><target dev='vda'/></disk></devices>"),
          ErrCode::XmlError, "unsupported attribute 'x:y' in <disk>"},
+        {"tpm without backend", wrap(kBase + "<devices><tpm model='tpm-tis'/></devices>"),
+         ErrCode::XmlError, "missing <backend> in <tpm>"},
         {"two memballoons",
          wrap(kBase + "<devices><memballoon model='virtio'/><memballoon model='none'/></devices>"),
          ErrCode::XmlError, "only one <memballoon>"},

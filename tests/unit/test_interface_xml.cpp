@@ -126,6 +126,20 @@ TEST(InterfaceXml, PreservesUnknownContent)
     EXPECT_TRUE(parseInterfaceXML(out) == def);
 }
 
+TEST(InterfaceXml, RepeatedElementsAreIgnoredLikeLibvirt)
+{
+    // A kept second <link> would take the place of an empty first one on
+    // the next parse; libvirt reads only the first anyway.
+    const std::string in = "<interface type='ethernet' name='eth0'><link/><mtu size='1500'/>"
+                           "<link state='up'/><mtu size='9000'/></interface>";
+    HostInterfaceDef def = parseInterfaceXML(in);
+    EXPECT_TRUE(def.link.empty());
+    EXPECT_EQ(def.mtu, 1500u);
+    EXPECT_TRUE(def.extra.children.empty());
+    std::string out = formatInterfaceXML(def);
+    EXPECT_EQ(formatInterfaceXML(parseInterfaceXML(out)), out);
+}
+
 TEST(InterfaceXml, SchemaValidationFlag)
 {
     if (!haveSchema("interface.rng"))

@@ -109,6 +109,24 @@ TEST(SecretXml, PreservesUnknownContent)
     EXPECT_TRUE(parseSecretXML(out) == def);
 }
 
+TEST(SecretXml, RepeatedElementsAreIgnoredLikeLibvirt)
+{
+    // Found by fuzz_secret_xml: a kept second <description> took the place
+    // of an empty first one on the next parse, so output was no fixed point.
+    const std::string in = "<secret><uuid>66666666-7777-8888-9999-aaaaaaaaaaaa</uuid>"
+                           "<description></description><usage type='none'/>"
+                           "<uuid>00000000-0000-0000-0000-000000000000</uuid>"
+                           "<description>second</description>"
+                           "<usage type='tls'><name>t</name></usage></secret>";
+    SecretDef def = parseSecretXML(in);
+    EXPECT_EQ(def.uuid, "66666666-7777-8888-9999-aaaaaaaaaaaa");
+    EXPECT_EQ(def.description, "");
+    EXPECT_EQ(def.usageType, SecretUsageType::None);
+    EXPECT_TRUE(def.extra.children.empty());
+    std::string out = formatSecretXML(def);
+    EXPECT_EQ(formatSecretXML(parseSecretXML(out)), out);
+}
+
 TEST(SecretXml, SchemaValidationFlag)
 {
     if (!haveSchema("secret.rng"))

@@ -229,7 +229,7 @@ TEST(StoragePoolSources, ParsesASpecAndFormatsTheAnswer)
         "    <format type='nfs'/>\n"
         "  </source>\n"
         "</sources>\n");
-    EXPECT_EQ(formatStoragePoolSourcesXML("logical", {}), "<sources/>\n");
+    EXPECT_EQ(formatStoragePoolSourcesXML("logical", {}), "<sources>\n</sources>\n");
 
     StoragePoolSourceDef vg;
     vg.name = "vg0";
@@ -273,11 +273,12 @@ TEST(StoragePoolCapabilities, ListsEveryTypeWithItsFormats)
                         "  </pool>\n"),
         std::string::npos)
         << caps;
-    EXPECT_NE(caps.find("<pool type='iscsi' supported='no'/>"), std::string::npos);
+    EXPECT_NE(caps.find("<pool type='iscsi' supported='no'>\n  </pool>\n"), std::string::npos);
     EXPECT_NE(caps.find("<pool type='rbd' supported='no'>\n"
                         "    <volOptions>\n"
                         "      <defaultFormat type='raw'/>\n"
-                        "      <enum name='targetFormatType'/>\n"),
+                        "      <enum name='targetFormatType'>\n"
+                        "      </enum>\n"),
         std::string::npos)
         << caps;
     EXPECT_NE(caps.find("<value>linux-swap</value>"), std::string::npos);

@@ -478,6 +478,10 @@ TEST_F(TestStorageTest, FindStoragePoolSources)
         "discovery");
     expectError([&] { drv.findStoragePoolSources("bogus", "<source/>", 0); }, ErrCode::InternalError,
         "internal error: missing backend for pool type -1");
+    expectError([&] { drv.findStoragePoolSources("sheepdog", "<source><host name='h'/></source>", 0); },
+        ErrCode::NoSupport,
+        "this function is not supported by the connection driver: pool type 'sheepdog' does not support source "
+        "discovery");
     expectError([&] { drv.findStoragePoolSources("logical", "", 1); }, ErrCode::InvalidArg,
         "unsupported flags (0x1) in function testConnectFindStoragePoolSources");
     EXPECT_THROW(drv.findStoragePoolSources("netfs", "<bogus/>", 0), VirtError);
