@@ -131,7 +131,12 @@ class TestApiTable(h.DaemonTestCase):
                 except dbus.DBusException as e:
                     if h.errname(e) in BROKEN:
                         broken.append(f"{short}.{name}: {h.errname(e)}: {h.errmsg(e)}")
-                    elif h.errname(e) == "org.libvirt.Error" and h.errmsg(e).startswith(h.NOT_SUPPORTED):
+                    # Only "not supported: virX" means the member is missing;
+                    # the same code with other detail ("pool type '' does
+                    # not support source discovery") is an implemented
+                    # member refusing this input.
+                    elif h.errname(e) == "org.libvirt.Error" and re.match(
+                            r"^" + re.escape(h.NOT_SUPPORTED) + r": vir\w+$", h.errmsg(e)):
                         table[(short, name)] = "no"
                         messages.append((f"{short}.{name}", call, h.errmsg(e)))
                     else:
@@ -142,9 +147,6 @@ class TestApiTable(h.DaemonTestCase):
         table, broken, messages = self.classify()
         self.assertDaemonAlive()
         self.assertEqual(broken, [], "calls that did not reach their member")
-        for member, call, msg in messages:
-            with self.subTest(member=member):
-                self.assertRegex(msg, r"^" + re.escape(h.NOT_SUPPORTED) + r": vir\w+$")
         section = render(table)
         yes = sum(1 for v in table.values() if v == "yes")
         print(f"\nAPI table: {yes} of {len(table)} methods supported by the Test connection")
