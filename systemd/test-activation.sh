@@ -8,7 +8,7 @@
 set -euo pipefail
 policy=$1
 service=$2
-daemon=$3
+daemon=$(readlink -f "$3") # meson passes it relative to the build dir
 command -v dbus-daemon >/dev/null || { echo "dbus-daemon not found"; exit 77; }
 
 tmp=$(mktemp -d)

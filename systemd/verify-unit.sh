@@ -5,7 +5,7 @@
 # Usage: verify-unit.sh UNIT VIRTBUSD   (exit 77: skipped)
 set -eu
 unit=$1
-daemon=$2
+daemon=$(readlink -f "$2") # meson passes it relative to the build dir
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "systemd-analyze not found"
     exit 77
