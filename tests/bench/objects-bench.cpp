@@ -128,8 +128,8 @@ Row measure(const std::string& label, const std::vector<std::string>& argv, cons
         if (row.objects != base + size_t(objects))
             throw std::runtime_error("listed " + std::to_string(row.objects) + ", expected " +
                                      std::to_string(base + objects));
-        row.p50 = percentile(us, 0.5);
-        row.p99 = percentile(us, 0.99);
+        row.p50 = percentile(us, 50);
+        row.p99 = percentile(us, 99);
         row.perObjectKb = double(rssKb(pid) - rss0) / objects;
     } catch (const std::exception& e) {
         row.error = e.what();
