@@ -387,6 +387,10 @@ RngDef parseRng(const xmlNode* n, unsigned flags)
     eachChild(n, d.info, d.extra, flags, [&](const xmlNode* c, const std::string& name) {
         if (name != "backend")
             return false;
+        // One backend per device (domain.rng); like libvirt, the first
+        // counts and later ones are dropped, so a round trip is stable.
+        if (!d.backendModel.empty())
+            return true;
         d.backendModel = requireAttr(c, "model");
         // Text or elements (egd's <source>), never both: mixed content
         // could not be written back.
@@ -427,6 +431,8 @@ TpmDef parseTpm(const xmlNode* n, unsigned flags)
     eachChild(n, d.info, d.extra, flags, [&](const xmlNode* c, const std::string& name) {
         if (name != "backend")
             return false;
+        if (!d.backendType.empty())
+            return true; // the first backend counts, as for <rng>
         d.backendType = requireAttr(c, "type");
         d.backendVersion = attrOr(c, "version");
         d.backendExtra.attrs = otherAttrs(c, {"type", "version"});

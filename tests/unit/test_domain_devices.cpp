@@ -157,3 +157,19 @@ TEST(DeviceOps, RemoveAndReplace)
     expectCode([&] { replaceDevice(d, parseDeviceXML("<graphics type='spice'/>")); },
                ErrCode::OperationFailed, "not found");
 }
+
+// Found by fuzz_domain_xml: a second <backend> used to be half-merged into
+// the first, so the formatted document parsed back differently.
+TEST(DomainDevices, OnlyTheFirstBackendCounts)
+{
+    const std::string doc = "<domain type='kvm'><name>s</name><memory>1</memory><os><type>hvm</type></os><devices>"
+                            "<rng model='virtio'><backend model='random'>/dev/urandom</backend>"
+                            "<backend model='egd' type='pty'><s/></backend></rng></devices></domain>";
+    auto def = virtbus::xml::parseDomainXML(doc);
+    ASSERT_EQ(def.devices.rngs.size(), 1u);
+    EXPECT_EQ(def.devices.rngs[0].backendModel, "random");
+    EXPECT_EQ(def.devices.rngs[0].backendPath, "/dev/urandom");
+    auto text = virtbus::xml::formatDomainXML(def);
+    EXPECT_EQ(virtbus::xml::parseDomainXML(text), def);
+    EXPECT_EQ(virtbus::xml::formatDomainXML(virtbus::xml::parseDomainXML(text)), text);
+}
