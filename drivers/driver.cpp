@@ -626,4 +626,21 @@ void Driver::domainCreateWithFiles(const std::string&, const std::vector<int>&, 
     throw err::notSupported("virDomainCreateWithFiles");
 }
 
+bool matchesListFlags(uint32_t flags, const DomainListFacts& f)
+{
+    auto pair = [&](uint32_t a, uint32_t b, bool isA) {
+        uint32_t g = flags & (a | b);
+        return g == 0 || g == (a | b) || (g == a && isA) || (g == b && !isA);
+    };
+    if (!pair(1, 2, f.active) || !pair(4, 8, f.persistent) || !pair(256, 512, f.managedSave) ||
+        !pair(1024, 2048, f.autostart) || !pair(4096, 8192, f.hasSnapshot) || !pair(16384, 32768, f.hasCheckpoint))
+        return false;
+    constexpr int kRunning = 1, kPaused = 3, kShutoff = 5;
+    if (uint32_t states = flags & (16 | 32 | 64 | 128))
+        return ((states & 16) && f.state == kRunning) || ((states & 32) && f.state == kPaused) ||
+               ((states & 64) && f.state == kShutoff) ||
+               ((states & 128) && f.state != kRunning && f.state != kPaused && f.state != kShutoff);
+    return true;
+}
+
 } // namespace virtbus

@@ -40,6 +40,16 @@ struct DomainSummary {
     int schedulerParams = 0;
 };
 
+// What virConnectListAllDomains's filter flags look at, for one domain.
+struct DomainListFacts {
+    bool active = false, persistent = false, managedSave = false, autostart = false;
+    bool hasSnapshot = false, hasCheckpoint = false;
+    int state = 0; // virDomainState
+};
+// Whether a domain passes VIR_CONNECT_LIST_DOMAINS_* `flags`: within each
+// pair (ACTIVE/INACTIVE, ...) neither or both bits mean "either".
+bool matchesListFlags(uint32_t flags, const DomainListFacts& f);
+
 struct SnapshotRef {
     std::string domainUuid;
     std::string name;
@@ -61,6 +71,11 @@ public:
     // The sink lives as long as the driver; drivers call it synchronously
     // after each change is complete.
     void setEventSink(EventSink* sink) { sink_ = sink; }
+
+    // Called once, after the event sink is set and before clients can call:
+    // a driver with state outside the daemon (running guests) finds it
+    // again here.
+    virtual void start() {}
 
     // The drivers of the connection's other objects. The defaults answer
     // every call with libvirt's not-supported error.

@@ -19,7 +19,7 @@ Overloaded(T...) -> Overloaded<T...>;
 
 } // namespace
 
-Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver)
+Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatcher* dispatcher)
     : bus_(sd_bus_ref(bus)),
       driver_(std::move(driver)),
       path_(std::string(paths::Root) + "/" + driver_->name()),
@@ -34,26 +34,30 @@ Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver)
       secret_(*this),
       nwfilter_(*this)
 {
-    driver_->setEventSink(this);
-    driver_->networks().setEventSink(this);
-    driver_->storage().setEventSink(this);
-    driver_->interfaces().setEventSink(this);
-    driver_->nodeDevices().setEventSink(this);
-    driver_->secrets().setEventSink(this);
-    driver_->nwfilters().setEventSink(this);
+    EventSink* sink = this;
+    if (dispatcher) {
+        threadSink_ = std::make_unique<BusThreadSink>(*dispatcher, *this);
+        sink = threadSink_.get();
+        for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*>{
+                 &connect_, &domain_, &snapshot_, &network_, &pool_, &vol_, &iface_, &nodedev_, &secret_, &nwfilter_})
+            s->setDispatcher(dispatcher);
+    }
+    driver_->setEventSink(sink);
+    driver_->networks().setEventSink(sink);
+    driver_->storage().setEventSink(sink);
+    driver_->interfaces().setEventSink(sink);
+    driver_->nodeDevices().setEventSink(sink);
+    driver_->secrets().setEventSink(sink);
+    driver_->nwfilters().setEventSink(sink);
 }
 
 Connection::~Connection()
 {
     for (auto* s : slots_)
         sd_bus_slot_unref(s);
-    driver_->setEventSink(nullptr);
-    driver_->networks().setEventSink(nullptr);
-    driver_->storage().setEventSink(nullptr);
-    driver_->interfaces().setEventSink(nullptr);
-    driver_->nodeDevices().setEventSink(nullptr);
-    driver_->secrets().setEventSink(nullptr);
-    driver_->nwfilters().setEventSink(nullptr);
+    // The driver goes first: its threads may still report events, through
+    // sinks that must outlive them.
+    driver_.reset();
     sd_bus_unref(bus_);
 }
 

@@ -17,12 +17,15 @@
 #include "driver.h"
 #include "events.h"
 #include "object_kind.h"
+#include "workers.h"
 
 namespace virtbus {
 
 class Connection : public EventSink {
 public:
-    Connection(sd_bus* bus, std::unique_ptr<Driver> driver);
+    // With a dispatcher, method calls run on its workers and the driver may
+    // report events from any thread; without, everything stays inline.
+    Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatcher* dispatcher = nullptr);
     ~Connection() override;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -77,6 +80,7 @@ private:
     NodeDeviceAdaptor nodedev_;
     SecretAdaptor secret_;
     NWFilterAdaptor nwfilter_;
+    std::unique_ptr<BusThreadSink> threadSink_;
     std::vector<std::unique_ptr<ObjectKind>> kinds_;
     std::vector<sd_bus_slot*> slots_;
 };

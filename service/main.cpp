@@ -13,7 +13,9 @@
 #include "config.h"
 #include "connection.h"
 #include "log.h"
+#include "qemu/qemu_driver.h"
 #include "test/test_driver.h"
+#include "workers.h"
 
 namespace {
 
@@ -26,12 +28,13 @@ void usage(FILE* out)
             "Serve the org.libvirt virtualization API on D-Bus.\n\n"
             "  --system     use the system bus (default when run as root)\n"
             "  --session    use the session bus (default otherwise)\n"
+            "  --no-qemu    serve only the test driver (no /org/libvirt/QEMU)\n"
             "  -v, --verbose  log debug messages\n"
             "  -h, --help   show this help and exit\n"
             "  --version    show the version and exit\n");
 }
 
-int run(BusKind kind)
+int run(BusKind kind, bool withQemu)
 {
     using namespace virtbus;
     sd_event* event = nullptr;
@@ -60,11 +63,20 @@ int run(BusKind kind)
     }
     int rc = 0;
     {
+        // Calls of the QEMU connection wait for QEMU: they run here, off the
+        // bus thread. Enough threads that a hung guest does not hold up the
+        // others.
+        Workers workers(event, 8);
         std::vector<std::unique_ptr<Connection>> connections;
         try {
             connections.push_back(std::make_unique<Connection>(bus, std::make_unique<TestDriver>()));
-            for (auto& c : connections)
+            if (withQemu)
+                connections.push_back(std::make_unique<Connection>(
+                    bus, std::make_unique<QemuDriver>(QemuConfig::fromEnvironment(system)), &workers));
+            for (auto& c : connections) {
                 c->publish();
+                c->driver().start();
+            }
         } catch (const std::exception& e) {
             logError("cannot publish objects: %s", e.what());
             rc = 1;
@@ -88,6 +100,9 @@ int run(BusKind kind)
                 sd_bus_release_name(bus, "org.libvirt");
             }
         }
+        // Running calls finish before the objects they use go away.
+        workers.stop();
+        workers.drain();
         connections.clear();
     }
     sd_bus_flush_close_unref(bus);
@@ -99,18 +114,21 @@ int run(BusKind kind)
 
 int main(int argc, char** argv)
 {
-    enum { OptSystem = 256, OptSession, OptVersion };
+    enum { OptSystem = 256, OptSession, OptVersion, OptNoQemu };
     static const option options[] = {
         {"system", no_argument, nullptr, OptSystem},  {"session", no_argument, nullptr, OptSession},
+        {"no-qemu", no_argument, nullptr, OptNoQemu},
         {"verbose", no_argument, nullptr, 'v'},       {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, OptVersion}, {nullptr, 0, nullptr, 0},
     };
     BusKind kind = BusKind::Default;
+    bool withQemu = true;
     int c;
     while ((c = getopt_long(argc, argv, "hv", options, nullptr)) != -1) {
         switch (c) {
         case OptSystem: kind = BusKind::System; break;
         case OptSession: kind = BusKind::Session; break;
+        case OptNoQemu: withQemu = false; break;
         case 'v': virtbus::setLogLevel(virtbus::LogLevel::Debug); break;
         case 'h': usage(stdout); return 0;
         case OptVersion: printf("virtbusd %s\n", VIRTBUS_VERSION); return 0;
@@ -123,5 +141,5 @@ int main(int argc, char** argv)
     }
     if (kind == BusKind::Default)
         kind = geteuid() == 0 ? BusKind::System : BusKind::Session;
-    return run(kind);
+    return run(kind, withQemu);
 }

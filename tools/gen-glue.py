@@ -141,15 +141,32 @@ def generate(xml_path, stem):
         name = m.get("name")
         ins, outs = args(m, "in"), args(m, "out")
         reply = "bus::Reply<" + ", ".join(cpp_type(t) for _, t in outs) + ">"
+        # Arguments are read on the bus thread; with a dispatcher the handler
+        # runs on a worker with the request and its arguments moved there.
         c += [f"int m_{name}(sd_bus_message* m, void* userdata, sd_bus_error*)", "{",
+              f"    auto* self = static_cast<{cls}*>(userdata);",
               f"    {reply} reply(m);", "    try {"]
         if ins:
             types = ", ".join(cpp_type(t) for _, t in ins)
-            c.append(f"        auto [{', '.join(n for n, _ in ins)}] = bus::Reader(m).readAll<{types}>();")
-            call_args = ", ".join(["reply"] + [f"std::move({n})" for n, _ in ins])
+            c.append(f"        auto args = bus::Reader(m).readAll<{types}>();")
         else:
-            call_args = "reply"
-        c += [f"        static_cast<{cls}*>(userdata)->{name}({call_args});",
+            c.append("        auto args = std::tuple<>();")
+        call = f"std::apply([&](auto&... a) {{ self->{name}(r, std::move(a)...); }}, args);"
+        c += ["        if (auto* d = self->dispatcher()) {",
+              "            reply.moveToWorkers(d);",
+              "            auto job = std::make_shared<std::pair<decltype(reply), decltype(args)>>(std::move(reply), std::move(args));",
+              "            d->offload([self, job] {",
+              "                auto& [r, args] = *job;",
+              "                try {",
+              f"                    {call}",
+              "                } catch (...) {",
+              "                    r.fail(std::current_exception());",
+              "                }",
+              "            });",
+              "            return 1;",
+              "        }",
+              "        auto& r = reply;",
+              f"        {call}",
               "    } catch (...) {", "        reply.fail(std::current_exception());", "    }",
               "    return 1;", "}", ""]
     for p in props:

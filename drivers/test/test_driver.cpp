@@ -188,24 +188,14 @@ std::vector<DomainRef> TestDriver::listDomains(uint32_t flags)
 {
     // VIR_CONNECT_LIST_DOMAINS_FILTERS_ALL.
     checkFlags(flags, 0xFFFF, "testConnectListAllDomains");
-    auto pair = [&](uint32_t a, uint32_t b, bool isA) {
-        uint32_t f = flags & (a | b);
-        return f == 0 || f == (a | b) || (f == a && isA) || (f == b && !isA);
-    };
     std::lock_guard lock(mu_);
     std::vector<DomainRef> out;
     for (const auto& [name, d] : byName_) {
-        if (!pair(1, 2, d->active()) || !pair(4, 8, d->persistent) || !pair(256, 512, d->managedSave) ||
-            !pair(1024, 2048, d->autostart) || !pair(4096, 8192, !d->snapshots.empty()) ||
-            !pair(16384, 32768, false))
+        if (!matchesListFlags(flags, {.active = d->active(), .persistent = d->persistent,
+                                      .managedSave = d->managedSave, .autostart = d->autostart,
+                                      .hasSnapshot = !d->snapshots.empty(), .hasCheckpoint = false,
+                                      .state = d->state}))
             continue;
-        if (uint32_t states = flags & (16 | 32 | 64 | 128)) {
-            bool match = ((states & 16) && d->state == kRunning) || ((states & 32) && d->state == kPaused) ||
-                         ((states & 64) && d->state == kShutoff) ||
-                         ((states & 128) && d->state != kRunning && d->state != kPaused && d->state != kShutoff);
-            if (!match)
-                continue;
-        }
         out.push_back(refOf(*d));
     }
     return out;

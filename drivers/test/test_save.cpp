@@ -4,6 +4,8 @@
 // into place so a reader never sees half an image.
 #include "test/test_internal.h"
 
+#include "fileutil.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,54 +33,6 @@ void checkPath(const std::string& path)
         throw err::invalidArg("path is longer than 4096 bytes");
 }
 
-bool writeAll(int fd, const char* data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = ::write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        data += n;
-        len -= static_cast<size_t>(n);
-    }
-    return true;
-}
-
-// Writes `content` to `path` atomically. `what` starts libvirt's message,
-// e.g. "saving domain 'x' to '/p'".
-void writeFileAtomic(const std::string& path, const std::string& content, const std::string& what)
-{
-    std::string tmp = path + ".XXXXXX";
-    int fd = ::mkstemp(tmp.data());
-    if (fd < 0)
-        throw systemError(what + ": open failed", errno);
-    auto fail = [&](int errnum) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return systemError(what + ": write failed", errnum);
-    };
-    if (::fchmod(fd, S_IRUSR | S_IWUSR) != 0 || !writeAll(fd, content.data(), content.size()) || ::fsync(fd) != 0)
-        throw fail(errno);
-    if (::close(fd) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        throw systemError(what + ": write failed", e);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        throw systemError(what + ": write failed", e);
-    }
-    // Make the rename itself durable.
-    std::string dir = path.substr(0, path.rfind('/'));
-    int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-}
-
 std::string imageOf(const xml::DomainDef& def)
 {
     xml::FormatOptions opts;
@@ -94,7 +48,7 @@ std::string imageOf(const xml::DomainDef& def)
 
 void writeImage(const std::string& path, const xml::DomainDef& def)
 {
-    writeFileAtomic(path, imageOf(def), "saving domain '" + def.name + "' to '" + path + "'");
+    writeFileAtomic(path, imageOf(def), "saving domain '" + def.name + "' to '" + path + "'", ErrDomain::Test);
 }
 
 // testDomainSaveImageOpen.
@@ -257,7 +211,7 @@ void TestDriver::domainCoreDump(const std::string& uuid, const std::string& to, 
         checkActive(d);
         // The test hypervisor's "core": its header magic and nothing else.
         writeFileAtomic(to, std::string(kSaveMagic, sizeof kSaveMagic),
-                        "domain '" + d.name() + "' coredump: failed to write to " + to);
+                        "domain '" + d.name() + "' coredump: failed to write to " + to, ErrDomain::Test);
         if (format != kFormatRaw)
             throw makeError(ErrCode::OperationUnsupported, ErrDomain::Test,
                             "kdump-compressed format is not supported here");

@@ -8,9 +8,12 @@
 #include <systemd/sd-bus.h>
 
 #include <exception>
+#include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 
+#include "dispatcher.h"
 #include "message.h"
 
 namespace virtbus::bus {
@@ -23,12 +26,13 @@ void replyError(sd_bus_message* call, const char* name, const std::string& messa
 class CallBase {
 public:
     explicit CallBase(sd_bus_message* m) : m_(sd_bus_message_ref(m)) {}
-    CallBase(CallBase&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+    CallBase(CallBase&& o) noexcept : m_(std::exchange(o.m_, nullptr)), d_(std::exchange(o.d_, nullptr)) {}
     CallBase& operator=(CallBase&& o) noexcept
     {
         if (this != &o) {
             drop();
             m_ = std::exchange(o.m_, nullptr);
+            d_ = std::exchange(o.d_, nullptr);
         }
         return *this;
     }
@@ -43,10 +47,18 @@ public:
     bool pending() const { return m_ != nullptr; }
     bool allowInteractive() const { return sd_bus_message_get_allow_interactive_authorization(m_) > 0; }
 
+    // From now on this call is answered from a worker thread: every answer
+    // is carried to the bus thread through `d` instead of sent here.
+    void moveToWorkers(Dispatcher* d) noexcept { d_ = d; }
+
     void fail(std::exception_ptr e) noexcept
     {
         if (!m_)
             return;
+        if (d_) {
+            onBus([e](sd_bus_message* m) { replyException(m, e); });
+            return;
+        }
         replyException(m_, e);
         release();
     }
@@ -54,11 +66,32 @@ public:
     {
         if (!m_)
             return;
+        if (d_) {
+            onBus([n = std::string(name), message](sd_bus_message* m) { replyError(m, n.c_str(), message); });
+            return;
+        }
         replyError(m_, name, message);
         release();
     }
 
 protected:
+    // Hands the request (and our reference to it) to the bus thread, where
+    // `send` answers it.
+    template <class F>
+    void onBus(F send) noexcept
+    {
+        sd_bus_message* m = std::exchange(m_, nullptr);
+        try {
+            d_->toBus([m, send = std::move(send)]() mutable {
+                send(m);
+                sd_bus_message_unref(m);
+            });
+        } catch (...) {
+            // Out of memory queueing the answer: the caller times out, which
+            // is all that is left; the reference leaks rather than being
+            // dropped on the wrong thread.
+        }
+    }
     void release() noexcept { m_ = sd_bus_message_unref(m_); }
     void drop() noexcept
     {
@@ -66,6 +99,7 @@ protected:
             fail("org.libvirt.Error", "internal error: call was dropped without a reply");
     }
     sd_bus_message* m_;
+    Dispatcher* d_ = nullptr;
 };
 
 template <class... Out>
@@ -77,20 +111,32 @@ public:
     {
         if (!m_)
             return;
+        if (d_) {
+            onBus([v = std::make_tuple(values...)](sd_bus_message* m) {
+                std::apply([m](const Out&... x) { sendReturn(m, x...); }, v);
+            });
+            return;
+        }
+        sendReturn(m_, values...);
+        release();
+    }
+
+private:
+    static void sendReturn(sd_bus_message* m, const Out&... values) noexcept
+    {
         sd_bus_message* r = nullptr;
-        int rc = sd_bus_message_new_method_return(m_, &r);
+        int rc = sd_bus_message_new_method_return(m, &r);
         if (rc >= 0) {
             try {
                 Writer(r).putAll(values...);
                 rc = sd_bus_send(nullptr, r, nullptr);
             } catch (...) {
                 sd_bus_message_unref(r);
-                fail(std::current_exception());
+                replyException(m, std::current_exception());
                 return;
             }
         }
         sd_bus_message_unref(r);
-        release();
     }
 };
 

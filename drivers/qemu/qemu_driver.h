@@ -1,0 +1,172 @@
+// The native QEMU driver (qemu:///system, qemu:///session): persistent
+// definitions on disk, guests started as QEMU processes that outlive
+// virtbusd, watched through QMP and a pidfd, and found again after a
+// restart.
+//
+// Threads: driver calls arrive on the service's worker threads and may
+// block (QMP round trips, process start). QMP events and process exits
+// arrive on the EventLoop thread, which never blocks: it only updates state
+// under mu_, and hands work that needs QMP (fake reboot, poweroff) to the
+// driver's own background thread. One operation per domain at a time: each
+// domain has a job mutex (libvirt's domain job), never taken on the loop
+// thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "driver.h"
+#include "qemu/event_loop.h"
+
+namespace virtbus {
+
+namespace xml {
+struct DomainDef;
+}
+
+namespace qemu {
+class CapsCache;
+class Monitor;
+struct QmpMessage;
+struct QemuDomain;
+} // namespace qemu
+
+// Where the driver keeps its files. Every directory can be moved (tests use
+// temp dirs); fromEnvironment() applies VIRTBUS_QEMU_{CONFIG,STATE,LOG,
+// CACHE,AUTOSTART}_DIR over the defaults of the mode.
+struct QemuConfig {
+    bool system = false;
+    std::string configDir;    // <name>.xml: persistent definitions
+    std::string autostartDir; // <name>.xml marks (symlinks to the config)
+    std::string stateDir;     // <name>.xml live XML, <name>.status, <name>.pid, <name>.qmp
+    std::string logDir;       // <name>.log: QEMU's output
+    std::string cacheDir;     // capabilities cache
+
+    static QemuConfig defaults(bool system);
+    static QemuConfig fromEnvironment(bool system);
+};
+
+class QemuDriver : public Driver {
+public:
+    explicit QemuDriver(QemuConfig config);
+    ~QemuDriver() override;
+    QemuDriver(const QemuDriver&) = delete;
+    QemuDriver& operator=(const QemuDriver&) = delete;
+
+    // Reconnects to guests left running by a previous virtbusd, marks the
+    // vanished ones shut off, then starts autostart guests in the
+    // background. Call once the event sink is set.
+    void start() override;
+
+    // ---- connection ----
+    std::string name() const override { return "QEMU"; }
+    std::string uri() const override { return cfg_.system ? "qemu:///system" : "qemu:///session"; }
+    uint64_t version() override;
+    uint64_t libVersion() override;
+    std::string hostname() override;
+    bool encrypted() override { return false; }
+    bool secure() override { return true; }
+    std::string capabilities() override;
+    std::string domainCapabilities(const std::string& emulator, const std::string& arch, const std::string& machine,
+                                   const std::string& virttype, uint32_t flags) override;
+    std::vector<std::string> cpuModelNames(const std::string& arch, uint32_t flags) override;
+    std::vector<bool> nodeCPUMap(uint32_t flags) override;
+    uint64_t nodeFreeMemory() override;
+    std::tuple<std::string, std::string> nodeSecurityModel() override;
+
+    // ---- lookups (qemu_driver.cpp) ----
+    std::vector<DomainRef> listDomains(uint32_t flags) override;
+    DomainRef domainLookupByID(int32_t id) override;
+    DomainRef domainLookupByName(const std::string& name) override;
+    DomainRef domainLookupByUUID(const std::string& uuid) override;
+    bool domainExists(const std::string& uuid) override;
+    DomainSummary domainSummary(const std::string& uuid) override;
+
+    // ---- definitions (qemu_driver.cpp) ----
+    DomainRef domainDefineXML(const std::string& xml, uint32_t flags) override;
+    void domainUndefine(const std::string& uuid, uint32_t flags) override;
+    void domainRename(const std::string& uuid, const std::string& name, uint32_t flags) override;
+    void domainSetAutostart(const std::string& uuid, bool autostart) override;
+    std::string domainGetXMLDesc(const std::string& uuid, uint32_t flags) override;
+    std::tuple<int32_t, int32_t> domainGetState(const std::string& uuid, uint32_t flags) override;
+    std::tuple<uint32_t, uint32_t, uint64_t> domainGetControlInfo(const std::string& uuid, uint32_t flags) override;
+    TypedParams domainGetStats(const std::string& uuid, uint32_t stats, uint32_t flags) override;
+    std::vector<std::pair<DomainRef, TypedParams>> allDomainStats(uint32_t stats, uint32_t flags) override;
+    uint32_t domainGetVcpus(const std::string& uuid, uint32_t flags) override;
+
+    // ---- lifecycle (qemu_lifecycle.cpp) ----
+    DomainRef domainCreateXML(const std::string& xml, uint32_t flags) override;
+    void domainCreate(const std::string& uuid, uint32_t flags) override;
+    void domainDestroy(const std::string& uuid, uint32_t flags) override;
+    void domainShutdown(const std::string& uuid, uint32_t flags) override;
+    void domainReboot(const std::string& uuid, uint32_t flags) override;
+    void domainReset(const std::string& uuid, uint32_t flags) override;
+    void domainSuspend(const std::string& uuid) override;
+    void domainResume(const std::string& uuid) override;
+
+private:
+    using Dom = qemu::QemuDomain;
+    using DomPtr = std::shared_ptr<Dom>;
+
+    // ---- lookups (mu_ held) ----
+    DomPtr find(const std::string& uuid);    // throws "Domain not found"
+    DomPtr findLocked(const std::string& uuid);
+    Dom* byNameLocked(const std::string& name);
+    DomainRef refOf(const Dom& d) const;
+
+    // ---- definitions ----
+    xml::DomainDef parseForDefine(const std::string& xml, uint32_t flags);
+    // virDomainObjListAdd: the one place domains enter the maps.
+    DomPtr addDomain(xml::DomainDef def, bool live, bool* replacedConfig);
+    void forgetLocked(Dom& d);
+    void saveConfig(const xml::DomainDef& def);
+    void deleteConfig(const std::string& name);
+    void loadConfigs();
+
+    // ---- processes (qemu_lifecycle.cpp) ----
+    // Starts `d` (job held, inactive). On failure nothing is left running.
+    void startProcess(const DomPtr& d, uint32_t flags, int startedDetail);
+    // The process is gone (pidfd fired): state shut off, events, cleanup.
+    void processExited(const DomPtr& d);
+    void attachMonitor(const DomPtr& d);
+    void onMonitorEvent(const std::weak_ptr<Dom>& w, const qemu::QmpMessage& ev);
+    void onMonitorClosed(const std::weak_ptr<Dom>& w);
+    // Waits (job held) until processExited ran, up to `timeout`.
+    bool waitStopped(const DomPtr& d, std::chrono::milliseconds timeout);
+    void writeStatus(const Dom& d);
+    void removeStatus(const std::string& name);
+    void reconnectAll();
+    bool reconnect(const DomPtr& d);
+    void autostartAll();
+    // Runs `fn` on the background thread (work the loop thread must not do).
+    void background(std::function<void()> fn);
+    void backgroundLoop();
+    void emitLifecycle(const Dom& d, int event, int detail);
+    void emitSignal(const Dom& d, const DomainSignal& s);
+
+    QemuConfig cfg_;
+    qemu::EventLoop loop_;
+    std::unique_ptr<qemu::CapsCache> caps_;
+
+    std::mutex mu_;
+    std::unordered_map<std::string, DomPtr> byUuid_;
+    std::map<std::string, Dom*> byName_;
+    int nextId_ = 1;
+
+    std::mutex bgMu_;
+    std::condition_variable bgCv_;
+    std::deque<std::function<void()>> bgQueue_;
+    bool bgStop_ = false;
+    std::thread bgThread_;
+};
+
+} // namespace virtbus

@@ -1,0 +1,106 @@
+// What the QEMU driver's files share: the domain object, runtime status
+// records, and the process helpers. Not part of the driver contract.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xml/domain_xml.h"
+
+namespace virtbus::qemu {
+
+class Monitor;
+
+// virDomainState and the reasons the driver gives.
+enum State : int { NoState = 0, Running = 1, Blocked = 2, Paused = 3, ShuttingDown = 4, Shutoff = 5, Crashed = 6 };
+enum : int { RunningUnknown = 0, RunningBooted = 1, RunningRestored = 3, RunningUnpaused = 5 };
+enum : int { PausedUnknown = 0, PausedUser = 1, PausedIOError = 5, PausedWatchdog = 6, PausedShuttingDown = 8,
+             PausedCrashed = 10, PausedStartingUp = 11 };
+enum : int { ShutoffUnknown = 0, ShutoffShutdown = 1, ShutoffDestroyed = 2, ShutoffCrashed = 3, ShutoffFailed = 6,
+             ShutoffDaemon = 8 };
+enum : int { ShutdownUser = 1 };
+enum : int { CrashedPanicked = 1 };
+
+struct QemuDomain {
+    // The domain job: one operation at a time. Never taken on the loop
+    // thread (a worker holding it may be waiting for the loop).
+    std::mutex job;
+
+    // ---- guarded by QemuDriver::mu_ ----
+    std::unique_ptr<xml::DomainDef> def;    // the definition (persistent or transient)
+    std::unique_ptr<xml::DomainDef> live;   // while active: the running definition
+    bool persistent = false;
+    bool autostart = false;
+    int id = -1;
+    int state = Shutoff;
+    int reason = ShutoffUnknown;
+
+    // The process, while active.
+    pid_t pid = -1;
+    uint64_t startTime = 0; // /proc/<pid>/stat field 22: proves the pid is ours
+    int pidfd = -1;
+    int pidfdWatch = -1;
+    std::shared_ptr<Monitor> mon;
+    bool gotShutdown = false;    // QEMU said SHUTDOWN: an exit now is a shutdown
+    bool fakeReboot = false;     // Reboot asked: reset instead of stopping
+    bool beingDestroyed = false; // Destroy asked: an exit now is DESTROYED
+    bool autodestroy = false;
+    bool starting = false;       // startProcess runs: an exit now is its failure, no event
+    std::condition_variable exited; // with QemuDriver::mu_, when processExited ran
+
+    bool active() const { return id >= 0; }
+    const std::string& uuid() const { return def->uuid; }
+    const std::string& name() const { return def->name; }
+    const xml::DomainDef& current() const { return live ? *live : *def; }
+};
+
+// The runtime record of a running guest, <name>.status in the state dir:
+// what a restarted virtbusd needs to find the same QEMU again.
+struct Status {
+    pid_t pid = -1;
+    uint64_t startTime = 0;
+    int id = -1;
+    int state = Running;
+    int reason = RunningBooted;
+    bool autodestroy = false;
+    bool persistent = false;
+};
+std::string formatStatus(const Status& s);
+std::optional<Status> parseStatus(const std::string& text);
+
+// Domain names become file names: refuse what would escape the directory
+// or confuse tools ("", ".", "..", '/', control characters, overlong).
+void checkDomainName(const std::string& name);
+
+// ---- processes (qemu_process.cpp) ----
+
+// Starts argv[0] as a daemon: its own session, stdin /dev/null,
+// stdout/stderr appended to `logFd`, only `keepFds` (plus 0-2) inherited;
+// reparented away from virtbusd so it outlives it. Returns its pid. Throws
+// VirtError when it cannot be started (exec failures show in the log).
+pid_t spawnDaemon(const std::vector<std::string>& argv, int logFd, const std::vector<int>& keepFds);
+// /proc/<pid>/stat's start time, 0 when the process is gone or a zombie.
+uint64_t processStartTime(pid_t pid);
+// /proc/<pid>/cmdline, NULs as they are.
+std::string processCmdline(pid_t pid);
+// pidfd_open(2); -1 with errno when the process is gone.
+int openPidfd(pid_t pid);
+bool pidfdExited(int pidfd);
+// A tap device named from `wanted` ("vnet%d" picks a free number), with
+// `mac`, added to `bridge` and up; returns its fd (the tap disappears
+// with the last fd, i.e. when QEMU exits).
+int createTap(std::string& name, const std::string& bridge, const std::string& mac);
+// The last `maxBytes` of a log file, trimmed to whole lines.
+std::string logTail(const std::string& path, size_t maxBytes = 4096);
+// A free TCP port in [first, last] on `address`, or -1.
+int findFreePort(const std::string& address, int first, int last);
+
+} // namespace virtbus::qemu
