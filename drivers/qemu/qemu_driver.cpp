@@ -159,13 +159,7 @@ void QemuDriver::emitSignal(const Dom& d, const DomainSignal& s)
 
 uint64_t QemuDriver::version()
 {
-    for (const auto& bin : qemu::CapsCache::findEmulators()) {
-        try {
-            return caps_->get(bin)->version;
-        } catch (const VirtError&) {
-        }
-    }
-    return 0;
+    return version_.load();
 }
 
 uint64_t QemuDriver::libVersion()
@@ -335,9 +329,7 @@ DomainSummary QemuDriver::domainSummary(const std::string& uuid)
     s.active = d->active();
     s.persistent = d->persistent;
     s.autostart = d->autostart;
-    // The config differs from what runs: libvirt's "updated" means the
-    // persistent definition was changed since the guest started.
-    s.updated = d->active() && d->persistent && d->live && !(*d->def == *d->live);
+    s.updated = d->active() && d->updated;
     s.osType = d->def->os.type.empty() ? "hvm" : d->def->os.type;
     s.schedulerType = "posix";
     s.schedulerParams = 5;
@@ -436,6 +428,7 @@ QemuDriver::DomPtr QemuDriver::addDomain(xml::DomainDef def, bool live, bool* re
         }
         *replacedConfig = d->persistent;
         *d->def = std::move(def);
+        d->updated = d->active();
         return d;
     }
     if (Dom* other = byNameLocked(def.name))

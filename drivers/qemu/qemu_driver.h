@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -156,6 +157,10 @@ private:
     QemuConfig cfg_;
     qemu::EventLoop loop_;
     std::unique_ptr<qemu::CapsCache> caps_;
+
+    // QEMU's version, known once the emulators were probed in the
+    // background (the Version property must not wait for a probe).
+    std::atomic<uint64_t> version_{0};
 
     std::mutex mu_;
     std::unordered_map<std::string, DomPtr> byUuid_;

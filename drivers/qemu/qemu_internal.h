@@ -39,6 +39,7 @@ struct QemuDomain {
     std::unique_ptr<xml::DomainDef> live;   // while active: the running definition
     bool persistent = false;
     bool autostart = false;
+    bool updated = false; // redefined while running: the next boot differs
     int id = -1;
     int state = Shutoff;
     int reason = ShutoffUnknown;

@@ -237,6 +237,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
         d->reason = qemu::PausedStartingUp;
         d->gotShutdown = d->fakeReboot = d->beingDestroyed = false;
         d->autodestroy = flags & kStartAutodestroy;
+        d->updated = false;
         d->starting = true;
     }
     attachMonitor(d);

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "fileutil.h"
+#include "qemu/qemu_caps.h"
 #include "qemu/qemu_driver.h"
 #include "qemu/qemu_internal.h"
 #include "qemu/qmp.h"
@@ -19,7 +20,20 @@ using qemu::QemuDomain;
 void QemuDriver::start()
 {
     reconnectAll();
-    background([this] { autostartAll(); });
+    background([this] {
+        // Probe every emulator once now, so the first define or start does
+        // not pay for it and Version has an answer.
+        for (const auto& bin : qemu::CapsCache::findEmulators()) {
+            try {
+                auto caps = caps_->get(bin);
+                if (!version_.load())
+                    version_ = caps->version;
+            } catch (const std::exception& e) {
+                fprintf(stderr, "<4>qemu: cannot probe %s: %s\n", bin.c_str(), e.what());
+            }
+        }
+        autostartAll();
+    });
 }
 
 void QemuDriver::reconnectAll()

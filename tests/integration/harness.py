@@ -157,6 +157,11 @@ class Daemon:
         env = dict(os.environ)
         env["DBUS_SESSION_BUS_ADDRESS"] = bus_address
         env.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        # The QEMU connection keeps its files here, not in the user's home.
+        for kind in ("CONFIG", "STATE", "LOG"):
+            env[f"VIRTBUS_QEMU_{kind}_DIR"] = str(Path(logdir) / "qemu" / kind.lower())
+        # Probed capabilities are keyed by the binary: one cache serves all.
+        env.setdefault("VIRTBUS_QEMU_CACHE_DIR", str(REPO_ROOT / "build" / "qemu-caps-cache"))
         self.proc = subprocess.Popen([virtbusd_binary(), "--session"], env=env,
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
