@@ -31,6 +31,7 @@ packages=(
     qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2
     # tests: clients, schemas, guest image, unit file checks
     python3-dbus python3-gi gir1.2-glib-2.0 libxml2-utils busybox-static
+    xz-utils   # tests/e2e/build-guest.sh: the kernel inside Debian's vmlinuz
     libvirt0   # libvirt's RelaxNG schemas in /usr/share/libvirt/schemas
     systemd    # systemd-analyze verify for the unit file
     # fuzzing (tools/test.sh builds build-fuzz with clang)
