@@ -4,6 +4,7 @@
 // Probing blocks (it runs QEMU): call it on a worker, never the bus thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,11 +29,18 @@ struct CpuModel {
     std::string name;
     bool usable = true; // usable with the accelerator it was probed under (TCG)
     bool deprecated = false;
+    // QEMU did not list unavailable-features (some targets never do):
+    // domain capabilities then say usable='unknown'.
+    bool usableKnown = true;
+    std::string aliasOf; // "qemu64-v1" for "qemu64", "" if none
+    // Usable under KVM, from the -accel kvm probe; nullopt when that probe
+    // did not run or QEMU did not say.
+    std::optional<bool> kvmUsable;
 };
 
 struct EmulatorCaps {
     std::string path;          // /usr/bin/qemu-system-x86_64
-    std::string arch;          // x86_64 (libvirt's arch name; from the binary name)
+    std::string arch;          // x86_64 (libvirt's arch name; from QMP query-target)
     uint64_t version = 0;      // major * 1,000,000 + minor * 1,000 + micro
     std::string package;       // query-version's "package"
     std::vector<MachineType> machines;
@@ -78,8 +86,20 @@ public:
     std::string domainCapabilitiesXML(const std::string& emulator, const std::string& arch,
                                       const std::string& machine, const std::string& virttype);
 
+    // How many times this cache has started QEMU to probe (tests check that
+    // concurrent and repeated get() calls share one probe).
+    unsigned probeCount() const { return probes_.load(); }
+    // The cache key of `binary`: path, size, mtime, ctime and inode (ns),
+    // the virtbus version and whether /dev/kvm opens read-write (so a fixed
+    // /dev/kvm permission is noticed). Throws VirtError if stat() fails.
+    static std::string identity(const std::string& binary);
+    // The cache file used for `binary` (it need not exist).
+    std::string cacheFile(const std::string& binary) const;
+
 private:
     struct Entry;
+    std::shared_ptr<const EmulatorCaps> probe(const std::string& binary);
+    std::atomic<unsigned> probes_{0};
     EventLoop& loop_;
     std::string dir_;
     std::mutex mu_;
