@@ -15,6 +15,10 @@ kernel, initramfs, -m and devices in every mode):
       as running (reconnected);
   (d) libvirt, when /usr/sbin/libvirtd with its QEMU driver is installed
       and running: the same create/destroy through virsh -c qemu:///system.
+      It never starts a system libvirtd. For libvirt's figures through the
+      same D-Bus calls, run (b) and (c) with VIRTBUS_E2E_REFERENCE=libvirt:
+      the harness then starts Debian's libvirtd + libvirt-dbus in private
+      namespaces instead of virtbusd.
 
 Prints one table with p50/p90 and each figure's ratio to the bare QEMU
 start. Run with Debian's python3 (python3-dbus, python3-gi for b and c):
@@ -93,6 +97,12 @@ def _environment():
     return harness, harness.Environment()
 
 
+def _who():
+    # VIRTBUS_E2E_REFERENCE=libvirt: the same D-Bus calls, answered by
+    # libvirtd + libvirt-dbus (see tests/e2e/harness.py).
+    return "libvirt-dbus" if os.environ.get("VIRTBUS_E2E_REFERENCE") else "virtbus"
+
+
 def bench_virtbus_lifecycle(rounds):
     """(b) Create -> reply, -> STARTED; Destroy -> STOPPED, one persistent guest."""
     harness, env = _environment()
@@ -114,9 +124,9 @@ def bench_virtbus_lifecycle(rounds):
             env.dom(path, "Destroy", "u", 0)
             env.recorder.wait_event(path, harness.EV_STOPPED, harness.STOPPED_DESTROYED, timeout=30)
             stopped.append(time.monotonic() - t3)
-        row("virtbus: Create -> call returned", reply)
-        row("virtbus: Create -> STARTED event", started)
-        row("virtbus: Destroy -> STOPPED event", stopped)
+        row(f"{_who()}: Create -> call returned", reply)
+        row(f"{_who()}: Create -> STARTED event", started)
+        row(f"{_who()}: Destroy -> STOPPED event", stopped)
     finally:
         problems = env.close()
         if problems:
@@ -155,8 +165,8 @@ def bench_virtbus_restart(rounds, nguests):
                 raise RuntimeError(f"{len(pending)} guests not running 60 s after restart")
             owned.append(t1 - t0)
             reconnected.append(time.monotonic() - t0)
-        row(f"virtbus: restart, {nguests} guests -> org.libvirt owned", owned)
-        row(f"virtbus: restart, {nguests} guests -> all running", reconnected)
+        row(f"{_who()}: restart, {nguests} guests -> org.libvirt owned", owned)
+        row(f"{_who()}: restart, {nguests} guests -> all running", reconnected)
     finally:
         problems = env.close()
         if problems:
@@ -238,7 +248,7 @@ def main():
             try:
                 fn(*fargs)
             except Exception as e:  # the driver may not exist yet: say so, go on
-                row(f"virtbus ({part})", None, f"unavailable: {str(e).splitlines()[0][:120]}")
+                row(f"{_who()} ({part})", None, f"unavailable: {str(e).splitlines()[0][:120]}")
         if "libvirt" in parts:
             bench_libvirt(args.rounds, workdir)
     print_table(base)
