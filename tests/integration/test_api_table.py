@@ -1,14 +1,20 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Which methods the Test connection supports, compared with README.md.
+"""Which methods the Test and QEMU connections support, compared with README.md.
 
-Every method of org.libvirt.Connect, org.libvirt.Domain and
-org.libvirt.DomainSnapshot is called once with harmless dummy arguments
+Every method of every interface is called once, on each connection, with
+harmless dummy arguments
 (empty strings, zeros, empty arrays).  A method is "not supported" when it
 answers org.libvirt.Error "this function is not supported by the connection
 driver: vir...", and "supported" on any other answer or error.  Domain and
 snapshot methods run on a scratch domain (and a snapshot of it) that is
 re-created whenever a previous call stopped, paused or removed it, so
 Destroy, Undefine and friends never touch `test`.
+
+On the QEMU connection the scratch domain is a real (diskless) QEMU guest
+when a call starts it; it is destroyed at the end. The QEMU connection has
+no networks, pools, interfaces, node devices, secrets, filters or snapshots
+yet: their list and define calls answer "not supported", so none of their
+members can be reached and all are "no".
 
 README.md holds the expected table between <!-- api-table:begin --> and
 <!-- api-table:end -->.  With UPDATE_API_TABLE=1 the section is rewritten
@@ -69,26 +75,36 @@ def dummy(sig):
     raise ValueError(f"no dummy for {sig!r}")
 
 
+QEMU_PATH = "/org/libvirt/QEMU"
+QEMU_SCRATCH_UUID = "c0ffee00-0000-4000-8000-00000000a91f"
+QEMU_SCRATCH_XML = (f"<domain type='qemu'><name>{SCRATCH_NAME}</name><uuid>{QEMU_SCRATCH_UUID}</uuid>"
+                    "<memory unit='MiB'>32</memory><os><type arch='x86_64'>hvm</type></os>"
+                    "<devices><memballoon model='none'/></devices></domain>")
+DRIVERS = ("Test", "QEMU")
+
+
 def render(table):
-    lines = [BEGIN, "| interface | member | Test |", "|---|---|---|"]
-    for (iface, member), value in table.items():
-        lines.append(f"| {iface} | {member} | {value} |")
+    """table: {(interface, member): {driver: 'yes'/'no'}}."""
+    lines = [BEGIN, "| interface | member | " + " | ".join(DRIVERS) + " |",
+             "|---|---|" + "---|" * len(DRIVERS)]
+    for (iface, member), values in table.items():
+        lines.append(f"| {iface} | {member} | " + " | ".join(values.get(d, "?") for d in DRIVERS) + " |")
     lines.append(END)
     return "\n".join(lines)
 
 
 def read_readme_table(text):
-    """{(interface, member): 'yes'/'no'} between the markers, or None."""
+    """{(interface, member): {driver: 'yes'/'no'}} between the markers, or None."""
     m = re.search(re.escape(BEGIN) + r"(.*?)" + re.escape(END), text, re.S)
     if not m:
         return None
     table = {}
     for line in m.group(1).splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 3 or cells[0] in ("interface", "") or set(cells[0]) <= set("-: "):
+        if len(cells) != 2 + len(DRIVERS) or cells[0] in ("interface", "") or set(cells[0]) <= set("-: "):
             continue
         iface = cells[0].strip("`").removeprefix("org.libvirt.")
-        table[(iface, cells[1].strip("`"))] = cells[2].lower()
+        table[(iface, cells[1].strip("`"))] = {d: v.lower() for d, v in zip(DRIVERS, cells[2:])}
     return table
 
 
@@ -161,11 +177,27 @@ class TestApiTable(h.DaemonTestCase):
             return str(c("NodeDeviceLookupByName", "s", "computer"))
         return None
 
-    def classify(self):
+    def qemu_scratch(self):
+        path = QEMU_PATH + "/domain/_" + QEMU_SCRATCH_UUID.replace("-", "_")
+        try:
+            self.call(path, h.PROPS_IFACE, "Get", "ss", h.DOMAIN_IFACE, "Name")
+        except dbus.DBusException:
+            path = str(self.call(QEMU_PATH, h.CONNECT_IFACE, "DomainDefineXML", "s", QEMU_SCRATCH_XML))
+        return path
+
+    def qemu_target(self, iface):
+        if iface == h.CONNECT_IFACE:
+            return QEMU_PATH
+        if iface == h.DOMAIN_IFACE:
+            return self.qemu_scratch()
+        return None
+
+    def classify(self, driver="Test"):
         table, broken, messages = {}, [], []
+        target = self.target if driver == "Test" else self.qemu_target
         for short, iface in IFACES:
             for name, args, call in methods(iface):
-                path = self.target(iface)
+                path = target(iface)
                 if path is None:
                     # The test connection has no objects of this kind (its
                     # list and define calls are themselves unsupported), so
@@ -192,13 +224,31 @@ class TestApiTable(h.DaemonTestCase):
                         table[(short, name)] = "yes"
         return table, broken, messages
 
+    def classify_qemu(self):
+        try:
+            return self.classify("QEMU")
+        finally:
+            # Guests outlive virtbusd: never leave the scratch one running.
+            try:
+                path = self.qemu_scratch()
+                if bool(self.call(path, h.PROPS_IFACE, "Get", "ss", h.DOMAIN_IFACE, "Active")):
+                    self.call(path, h.DOMAIN_IFACE, "Destroy", "u", 0)
+                self.call(path, h.DOMAIN_IFACE, "Undefine", "u", 0)
+            except dbus.DBusException:
+                pass
+
     def test_api_table(self):
-        table, broken, messages = self.classify()
+        per_driver = {"Test": self.classify("Test"), "QEMU": self.classify_qemu()}
         self.assertDaemonAlive()
-        self.assertEqual(broken, [], "calls that did not reach their member")
+        table = {}
+        for driver, (t, broken, _) in per_driver.items():
+            self.assertEqual(broken, [], f"calls on {driver} that did not reach their member")
+            for key, value in t.items():
+                table.setdefault(key, {})[driver] = value
         section = render(table)
-        yes = sum(1 for v in table.values() if v == "yes")
-        print(f"\nAPI table: {yes} of {len(table)} methods supported by the Test connection")
+        for driver in DRIVERS:
+            yes = sum(1 for v in table.values() if v.get(driver) == "yes")
+            print(f"\nAPI table: {yes} of {len(table)} methods supported by the {driver} connection")
         print(section)
 
         if not README.is_file():
@@ -231,9 +281,9 @@ class TestApiTable(h.DaemonTestCase):
                                     "(UPDATE_API_TABLE=1 rewrites it)")
 
     def test_readme_parser(self):
-        text = "x\n" + render({("Connect", "ListDomains"): "yes", ("Domain", "Rename"): "no"}) + "\ny"
-        self.assertEqual(read_readme_table(text),
-                         {("Connect", "ListDomains"): "yes", ("Domain", "Rename"): "no"})
+        table = {("Connect", "ListDomains"): {"Test": "yes", "QEMU": "yes"},
+                 ("Domain", "Rename"): {"Test": "no", "QEMU": "yes"}}
+        self.assertEqual(read_readme_table("x\n" + render(table) + "\ny"), table)
         self.assertIsNone(read_readme_table("no markers"))
 
 
