@@ -24,6 +24,7 @@ public:
     int add(int fd, Callback cb, uint32_t events = 0x001 /* EPOLLIN */);
     // Stops watching. When it returns, the callback is not running and will
     // not run again, unless remove() is called from that same callback.
+    // Call it before closing the fd (a closed fd number may be reused).
     void remove(int handle);
     // Runs `fn` on the loop thread soon (used to serialize work with the
     // callbacks).

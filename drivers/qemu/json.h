@@ -26,6 +26,8 @@ using Object = std::vector<Member>;
 
 class Value {
 public:
+    // UInt holds only integers above INT64_MAX: every integer that fits
+    // int64 is Int, however it was built, so equal numbers compare equal.
     enum class Kind { Null, Bool, Int, UInt, Double, String, Array, Object };
 
     Value() = default; // null
@@ -40,6 +42,13 @@ public:
     Value(std::string s);
     Value(Array a);
     Value(Object o);
+    // Copies are deep (a Value is a value: mutating a copy never shows in the
+    // original); a moved-from Value is null.
+    Value(const Value& o);
+    Value(Value&& o) noexcept;
+    Value& operator=(const Value& o);
+    Value& operator=(Value&& o) noexcept;
+    ~Value() = default;
 
     Kind kind() const;
     bool isNull() const { return kind() == Kind::Null; }

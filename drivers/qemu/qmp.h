@@ -70,8 +70,14 @@ public:
 
     // Stops reading and closes the socket; pending execute() calls fail with
     // MonitorClosed. The close handler does not run.
+    //
+    // From another thread, close() also waits for a handler that is running
+    // on the loop thread (so do not hold a lock a handler takes). From a
+    // handler it only marks the monitor closed and returns.
     void close();
     bool closed() const;
+    // The greeting's "QMP" object ({"version": ..., "capabilities": ...}).
+    json::Value greeting() const;
 
 private:
     struct Impl;
