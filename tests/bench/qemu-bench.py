@@ -27,6 +27,7 @@ start. Run with Debian's python3 (python3-dbus, python3-gi for b and c):
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -225,6 +226,9 @@ def main():
     ap.add_argument("--guests", type=int, default=10, help="running guests for the restart figure")
     ap.add_argument("--only", choices=["bare", "virtbus", "restart", "libvirt"], action="append",
                     help="run only these parts (repeatable)")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="skip libvirt-dbus + libvirtd even where they are installed")
+    ap.add_argument("--emit-rows", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     parts = set(args.only or ["bare", "virtbus", "restart", "libvirt"])
 
@@ -251,7 +255,32 @@ def main():
                 row(f"{_who()} ({part})", None, f"unavailable: {str(e).splitlines()[0][:120]}")
         if "libvirt" in parts:
             bench_libvirt(args.rounds, workdir)
+        if not args.no_reference and not args.emit_rows and not os.environ.get("VIRTBUS_E2E_REFERENCE"):
+            run_reference(args, parts)
+    if args.emit_rows:
+        print(json.dumps(ROWS))
+        return
     print_table(base)
+
+
+def run_reference(args, parts):
+    """(b) and (c) again, in this run, through libvirt-dbus + libvirtd.
+
+    The e2e harness picks its daemon when imported, so the reference runs in
+    a child process of this script; its rows join this table."""
+    label = "libvirt-dbus + libvirtd (same D-Bus calls)"
+    if not all(os.path.exists(p) for p in ("/usr/sbin/libvirtd", "/usr/sbin/libvirt-dbus", LIBVIRT_QEMU_DRIVER)):
+        row(label, None, "not installed")
+        return
+    only = [f"--only={p}" for p in ("virtbus", "restart") if p in parts]
+    if not only:
+        return
+    cmd = [sys.executable, __file__, "--emit-rows", f"--rounds={args.rounds}", f"--guests={args.guests}"] + only
+    r = subprocess.run(cmd, env=dict(os.environ, VIRTBUS_E2E_REFERENCE="libvirt"), capture_output=True, text=True)
+    try:
+        ROWS.extend(tuple(x) for x in json.loads(r.stdout.strip().splitlines()[-1]))
+    except (ValueError, IndexError):
+        row(label, None, f"failed: {(r.stderr.strip().splitlines() or ['?'])[-1][:100]}")
 
 
 if __name__ == "__main__":
