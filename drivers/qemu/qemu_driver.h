@@ -48,7 +48,7 @@ struct QemuConfig {
     bool system = false;
     std::string configDir;    // <name>.xml: persistent definitions
     std::string autostartDir; // <name>.xml marks (symlinks to the config)
-    std::string stateDir;     // <name>.xml live XML, <name>.status, <name>.pid, <name>.qmp
+    std::string stateDir;     // <name>.status (with the live XML), <name>.pid, <name>.qmp
     std::string logDir;       // <name>.log: QEMU's output
     std::string cacheDir;     // capabilities cache
 

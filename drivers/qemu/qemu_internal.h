@@ -64,7 +64,9 @@ struct QemuDomain {
 };
 
 // The runtime record of a running guest, <name>.status in the state dir:
-// what a restarted virtbusd needs to find the same QEMU again.
+// what a restarted virtbusd needs to find the same QEMU again. One file
+// (key=value lines, an empty line, the live domain XML) so that one atomic
+// write, one fsync pair, records it all.
 struct Status {
     pid_t pid = -1;
     uint64_t startTime = 0;
@@ -73,6 +75,7 @@ struct Status {
     int reason = RunningBooted;
     bool autodestroy = false;
     bool persistent = false;
+    std::string liveXML;
 };
 std::string formatStatus(const Status& s);
 std::optional<Status> parseStatus(const std::string& text);

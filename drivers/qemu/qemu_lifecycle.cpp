@@ -495,7 +495,7 @@ bool QemuDriver::waitStopped(const DomPtr& d, std::chrono::milliseconds timeout)
 
 void QemuDriver::writeStatus(const Dom& d)
 {
-    std::string name, statusText, liveText;
+    std::string name, text;
     {
         std::lock_guard lock(mu_);
         if (!d.active() || !d.live)
@@ -509,22 +509,19 @@ void QemuDriver::writeStatus(const Dom& d)
         s.reason = d.reason;
         s.autodestroy = d.autodestroy;
         s.persistent = d.persistent;
-        statusText = qemu::formatStatus(s);
         xml::FormatOptions o;
         o.id = d.id;
         o.secure = true;
-        liveText = xml::formatDomainXML(*d.live, o);
+        s.liveXML = xml::formatDomainXML(*d.live, o);
+        text = qemu::formatStatus(s);
     }
-    // The live XML first: a status file always has its definition.
-    writeFileAtomic(cfg_.stateDir + "/" + name + ".xml", liveText, "cannot save the state of domain '" + name + "'",
+    writeFileAtomic(cfg_.stateDir + "/" + name + ".status", text, "cannot save the state of domain '" + name + "'",
                     ErrDomain::Qemu);
-    writeFileAtomic(cfg_.stateDir + "/" + name + ".status", statusText,
-                    "cannot save the state of domain '" + name + "'", ErrDomain::Qemu);
 }
 
 void QemuDriver::removeStatus(const std::string& name)
 {
-    for (const char* ext : {".status", ".xml", ".pid", ".qmp"})
+    for (const char* ext : {".status", ".pid", ".qmp"})
         ::unlink((cfg_.stateDir + "/" + name + ext).c_str());
 }
 

@@ -52,12 +52,11 @@ void QemuDriver::reconnectAll()
     for (const auto& name : names) {
         std::string base = cfg_.stateDir + "/" + name;
         auto statusText = readFile(base + ".status");
-        auto liveText = readFile(base + ".xml");
         auto status = statusText ? qemu::parseStatus(*statusText) : std::nullopt;
         std::optional<xml::DomainDef> live;
         try {
-            if (liveText)
-                live = xml::parseDomainXML(*liveText);
+            if (status)
+                live = xml::parseDomainXML(status->liveXML);
         } catch (const std::exception& e) {
             fprintf(stderr, "<4>qemu: unreadable live state of '%s': %s\n", name.c_str(), e.what());
         }
@@ -107,7 +106,9 @@ bool QemuDriver::reconnect(const DomPtr& d)
     }
     base = cfg_.stateDir + "/" + name;
     auto status = qemu::parseStatus(readFile(base + ".status").value_or(""));
-    auto live = xml::parseDomainXML(readFile(base + ".xml").value_or(""));
+    if (!status)
+        return false;
+    auto live = xml::parseDomainXML(status->liveXML);
     // The same process, not a recycled pid: start time and command line.
     if (qemu::processStartTime(status->pid) != status->startTime) {
         fprintf(stderr, "<5>qemu: guest '%s' (pid %d) is gone\n", name.c_str(), status->pid);

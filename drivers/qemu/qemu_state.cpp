@@ -14,7 +14,8 @@ std::string formatStatus(const Status& s)
     std::ostringstream o;
     o << "pid=" << s.pid << "\nstarttime=" << s.startTime << "\nid=" << s.id << "\nstate=" << s.state
       << "\nreason=" << s.reason << "\nautodestroy=" << (s.autodestroy ? 1 : 0)
-      << "\npersistent=" << (s.persistent ? 1 : 0) << "\n";
+      << "\npersistent=" << (s.persistent ? 1 : 0) << "\n\n"
+      << s.liveXML;
     return o.str();
 }
 
@@ -25,6 +26,13 @@ std::optional<Status> parseStatus(const std::string& text)
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
+        if (line.empty()) {
+            // The rest is the live XML.
+            auto pos = in.tellg();
+            if (pos >= 0)
+                s.liveXML = text.substr(static_cast<size_t>(pos));
+            break;
+        }
         auto eq = line.find('=');
         if (eq == std::string::npos)
             return std::nullopt;

@@ -47,6 +47,7 @@ TEST(QemuStatus, RoundTrip)
     s.reason = PausedUser;
     s.autodestroy = true;
     s.persistent = true;
+    s.liveXML = "<domain type='qemu'>\n\n  <name>x</name>\n</domain>\n";
     auto back = parseStatus(formatStatus(s));
     ASSERT_TRUE(back);
     EXPECT_EQ(back->pid, 4242);
@@ -56,6 +57,7 @@ TEST(QemuStatus, RoundTrip)
     EXPECT_EQ(back->reason, PausedUser);
     EXPECT_TRUE(back->autodestroy);
     EXPECT_TRUE(back->persistent);
+    EXPECT_EQ(back->liveXML, s.liveXML);
 }
 
 TEST(QemuStatus, NewerKeysAreIgnored)
