@@ -469,6 +469,29 @@ void assignVirtioSerialAddresses(xml::DomainDef& def)
 
 } // namespace
 
+std::string channelSocketPath(const xml::DomainDef& def, const xml::ChardevDef& channel, const std::string& dir)
+{
+    std::string file = def.name + "." + (channel.targetName.empty() ? channel.info.alias : channel.targetName);
+    std::replace(file.begin(), file.end(), '/', '_');
+    return dir + "/" + file;
+}
+
+void assignChannelPaths(xml::DomainDef& def, const std::string& dir)
+{
+    for (auto& ch : def.devices.channels) {
+        if (ch.type != "unix")
+            continue;
+        if (ch.sources.empty())
+            ch.sources.emplace_back();
+        xml::ChardevSource& s = ch.sources[0];
+        if (!s.path.empty())
+            continue;
+        s.path = channelSocketPath(def, ch, dir);
+        if (s.mode.empty())
+            s.mode = "bind";
+    }
+}
+
 void assignAddresses(xml::DomainDef& def, const EmulatorCaps* caps)
 {
     MachineInfo m = machineOf(def, caps);

@@ -42,6 +42,15 @@ void validateDefinition(const xml::DomainDef& def, const EmulatorCaps* caps);
 // channel needs one). Deterministic.
 void assignAddresses(xml::DomainDef& def, const EmulatorCaps* caps);
 
+// libvirt generates the socket of a unix channel that names no path (the
+// guest agent's, typically): this gives every such channel
+// <dir>/<domain name>.<target name> (the alias when it has no name) in
+// mode bind. buildCommandLine uses the same names, in the QMP socket's
+// directory, for channels still without a path, so call this first when
+// the live XML should show them.
+void assignChannelPaths(xml::DomainDef& def, const std::string& dir);
+std::string channelSocketPath(const xml::DomainDef& def, const xml::ChardevDef& channel, const std::string& dir);
+
 // The argv, argv[0] included. Expects validateDefinition and
 // assignAddresses to have run. Always starts paused (-S) with -no-shutdown,
 // so the driver sees SHUTDOWN and decides what on_poweroff means.

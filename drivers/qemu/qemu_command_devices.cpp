@@ -298,8 +298,23 @@ void Builder::chardevs()
         o.add("chardev", "char" + ch.info.alias).add("id", ch.info.alias).addIf("name", ch.targetName);
         add("-device", o.str());
     };
-    for (const auto& ch : dev.channels)
-        virtioPort(ch, "virtserialport");
+    for (const auto& ch : dev.channels) {
+        if (ch.type != "unix" || (!ch.sources.empty() && !ch.sources[0].path.empty())) {
+            virtioPort(ch, "virtserialport");
+            continue;
+        }
+        // libvirt's generated socket, here in the QMP socket's directory.
+        size_t slash = ctx.qmpSocket.rfind('/');
+        if (slash == std::string::npos)
+            throw err::internal("no directory for the socket of channel '" + ch.info.alias + "'");
+        xml::ChardevDef filled = ch;
+        if (filled.sources.empty())
+            filled.sources.emplace_back();
+        filled.sources[0].path = channelSocketPath(def, ch, ctx.qmpSocket.substr(0, slash));
+        if (filled.sources[0].mode.empty())
+            filled.sources[0].mode = "bind";
+        virtioPort(filled, "virtserialport");
+    }
     for (const auto& con : dev.consoles)
         if (con.targetType == "virtio")
             virtioPort(con, "virtconsole");

@@ -368,7 +368,9 @@ void checkNetsAndGraphics(const Check& c)
     }
 }
 
-void checkChardevSource(const xml::ChardevDef& ch)
+// `generatedPath`: a unix socket the driver names when the XML does not
+// (virtio channels, as libvirt does for the guest agent).
+void checkChardevSource(const xml::ChardevDef& ch, bool generatedPath = false)
 {
     const std::string& t = ch.type;
     if (t == "spicevmc" || t == "spiceport")
@@ -377,9 +379,9 @@ void checkChardevSource(const xml::ChardevDef& ch)
         throw err::configUnsupported("chardev type " + q(t) + " is not supported by this driver");
     const xml::ChardevSource* s = ch.sources.empty() ? nullptr : &ch.sources[0];
     if (oneOf(t, {"file", "unix", "pipe", "dev"})) {
-        if (!s || s->path.empty())
+        if ((!s || s->path.empty()) && !(generatedPath && t == "unix"))
             throw err::xml("Missing source path attribute for char device");
-        if (!s->path.starts_with('/'))
+        if (s && !s->path.empty() && !s->path.starts_with('/'))
             throw err::invalidArg("char device path " + q(s->path) + " must be absolute");
     }
     if (t == "tcp" || t == "udp") {
@@ -425,7 +427,7 @@ void checkChardevs(const Check& c)
             throw err::configUnsupported("guestfwd channels are not supported by this driver");
         if (ch.targetType != "virtio")
             throw err::configUnsupported("unsupported channel target type " + q(ch.targetType));
-        checkChardevSource(ch);
+        checkChardevSource(ch, true);
     }
 }
 
