@@ -215,7 +215,10 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
     try {
         mon = qemu::Monitor::connect(loop_, ctx.qmpSocket, 30s, [pidfd] { return !qemu::pidfdExited(pidfd); });
     } catch (const std::exception& e) {
-        bool died = qemu::pidfdExited(pidfd);
+        // A QEMU that fails resets the socket a moment before it is gone:
+        // give it that moment, so the error is QEMU's own.
+        pollfd p{pidfd, POLLIN, 0};
+        bool died = ::poll(&p, 1, 2000) > 0;
         abandon();
         if (died)
             throw qemuError();
