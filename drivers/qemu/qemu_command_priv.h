@@ -25,9 +25,9 @@ struct MachineInfo {
 };
 
 // The machine `def` asks for (alias, full name, or "" for the default),
-// through `caps` when given, else through QEMU 7.2's x86_64 table.
-// nullopt when unknown; `supported` false for known machines that are not
-// i440fx/q35 (microvm, isapc, none).
+// through `caps` when given, else through QEMU 7.2's x86_64 table. `known`
+// without `info`: a machine the emulator has but the driver does not run
+// (microvm, isapc, none).
 struct MachineLookup {
     std::optional<MachineInfo> info;
     bool known = false;
@@ -151,6 +151,35 @@ public:
 private:
     std::string s_;
 };
+
+// Every device's info, for the checks that span device kinds.
+template <typename F>
+void forEachInfo(const xml::DevicesDef& dev, F f)
+{
+    auto all = [&](const auto& list) {
+        for (const auto& d : list)
+            f(d.info);
+    };
+    all(dev.disks);
+    all(dev.controllers);
+    all(dev.filesystems);
+    all(dev.interfaces);
+    all(dev.inputs);
+    all(dev.graphics);
+    all(dev.videos);
+    all(dev.serials);
+    all(dev.parallels);
+    all(dev.channels);
+    all(dev.consoles);
+    all(dev.hostdevs);
+    all(dev.rngs);
+    all(dev.watchdogs);
+    all(dev.sounds);
+    all(dev.tpms);
+    all(dev.redirdevs);
+    if (dev.memballoon)
+        f(dev.memballoon->info);
+}
 
 // A virtio channel or console needs a virtio-serial controller.
 bool hasVirtioSerialUser(const xml::DomainDef& def);

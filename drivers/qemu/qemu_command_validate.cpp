@@ -513,35 +513,6 @@ void checkOthers(const Check& c)
         refuse(o.name != "audio", o.name.c_str()); // <audio> only matters with sound backends we do not use
 }
 
-// Every device's info, for the checks that span device kinds.
-template <typename F>
-void forEachInfo(const xml::DevicesDef& dev, F f)
-{
-    auto all = [&](const auto& list) {
-        for (const auto& d : list)
-            f(d.info);
-    };
-    all(dev.disks);
-    all(dev.controllers);
-    all(dev.filesystems);
-    all(dev.interfaces);
-    all(dev.inputs);
-    all(dev.graphics);
-    all(dev.videos);
-    all(dev.serials);
-    all(dev.parallels);
-    all(dev.channels);
-    all(dev.consoles);
-    all(dev.hostdevs);
-    all(dev.rngs);
-    all(dev.watchdogs);
-    all(dev.sounds);
-    all(dev.tpms);
-    all(dev.redirdevs);
-    if (dev.memballoon)
-        f(dev.memballoon->info);
-}
-
 void checkBootAndAddresses(const Check& c)
 {
     const auto& dev = c.def.devices;
