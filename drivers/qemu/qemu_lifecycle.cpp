@@ -118,6 +118,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
     checkHostResources(live);
     xml::assignMissingMACs(live);
     qemu::assignAddresses(live, caps.get());
+    qemu::assignChannelPaths(live, cfg_.stateDir);
 
     for (auto& g : live.devices.graphics) {
         if (g.type != "vnc" || (g.port && *g.port > 0 && !(g.autoport && *g.autoport)))
