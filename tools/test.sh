@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds virtbus (tools/setup.sh) and runs every test: all meson suites in
-# build/ and, when clang is there, the XML fuzzers for a bounded time.
+# build/ and, when clang is there, the fuzzers for a bounded time.
 # The last line is always 'N passed, N failed', counting test cases (see
 # tools/test-summary.py); the exit status is non-zero when anything failed.
 #
@@ -33,19 +33,20 @@ meson_rc=$?
 
 extra=()
 
-# The XML fuzzers (tests/fuzz/meson.build): built with clang in build-fuzz/,
-# only they and what they need, then each run for a bounded time. New inputs
-# go to build-fuzz/corpus/<format>, crash files to build-fuzz/artifacts/; the
-# committed seeds in tests/fuzz/corpus/<format> are only read.
-fuzz_formats=()
-for src in tests/fuzz/fuzz_*_xml.cpp; do
+# The fuzzers (tests/fuzz/meson.build, fuzz_<format>[_xml].cpp): built with
+# clang in build-fuzz/, only they and what they need, then each run for a
+# bounded time. New inputs go to build-fuzz/corpus/<format>, crash files to
+# build-fuzz/artifacts/; the committed seeds in tests/fuzz/corpus/<format>
+# are only read.
+fuzz_names=()
+for src in tests/fuzz/fuzz_*.cpp; do
     [ -f "$src" ] || continue
-    src=${src#tests/fuzz/fuzz_}
-    fuzz_formats+=("${src%_xml.cpp}")
+    src=${src#tests/fuzz/}
+    fuzz_names+=("${src%.cpp}")
 done
 
 run_fuzzers() {
-    if [ ${#fuzz_formats[@]} -eq 0 ]; then
+    if [ ${#fuzz_names[@]} -eq 0 ]; then
         return
     fi
     if ! command -v clang++ >/dev/null; then
@@ -71,23 +72,24 @@ run_fuzzers() {
         rm -f "$setup_log"
     fi
     local targets=()
-    for format in "${fuzz_formats[@]}"; do
-        targets+=("tests/fuzz/fuzz_${format}_xml")
+    for name in "${fuzz_names[@]}"; do
+        targets+=("tests/fuzz/$name")
     done
     if ! ninja -C "$fuzzdir" -j "$jobs" "${targets[@]}"; then
         echo "fuzz: cannot build the fuzzers"
         extra+=("fuzz=FAIL")
         return
     fi
-    for format in "${fuzz_formats[@]}"; do
-        run_fuzzer "$format"
+    for name in "${fuzz_names[@]}"; do
+        run_fuzzer "$name"
     done
 }
 
 # The domain format is the largest; it gets the full time, the others a third.
 run_fuzzer() {
-    local format=$1
-    local name="fuzz_${format}_xml"
+    local name=$1
+    local format=${name#fuzz_}
+    format=${format%_xml}
     local seconds=$fuzz_seconds
     [ "$format" = domain ] || seconds=$(( (fuzz_seconds + 2) / 3 ))
     local log="$fuzzdir/$name.log"

@@ -96,6 +96,7 @@ std::string commandLine(const std::string& cmd, json::Value args, int64_t id)
 
 struct Pending {
     std::condition_variable cv;
+    bool waited = true; // false once nobody waits (send(), timed out)
     bool done = false;
     json::Value value;
     std::optional<QmpError> error;
@@ -120,6 +121,9 @@ struct Monitor::Impl {
     bool closed = false;
     std::string closeWhy;
     int64_t nextId = 1;
+    // Every command written and not answered yet, by id. Ids are taken
+    // under writeMu, so id order is stream order, which is the order QEMU
+    // answers in (no out-of-band commands are negotiated).
     std::map<int64_t, std::shared_ptr<Pending>> pending;
     bool handlersSet = false;
     std::shared_ptr<const EventHandler> onEvent;
@@ -176,11 +180,35 @@ struct Monitor::Impl {
         deliver();
     }
 
-    void writeAll(const std::string& data, Clock::time_point deadline)
+    // Writes one command with the next id and registers it as pending.
+    std::shared_ptr<Pending> writeCommand(const std::string& cmd, json::Value args, Clock::time_point deadline,
+                                          bool waited)
     {
-        std::lock_guard lk(writeMu);
+        std::lock_guard wlk(writeMu);
         if (!sockOpen)
             throw MonitorClosed("QMP monitor is closed");
+        auto p = std::make_shared<Pending>();
+        p->waited = waited;
+        int64_t id;
+        {
+            std::lock_guard lk(mu);
+            if (closed)
+                throw MonitorClosed(closeWhy);
+            id = nextId++;
+            pending.emplace(id, p);
+        }
+        try {
+            writeLocked(commandLine(cmd, std::move(args), id), deadline);
+        } catch (...) {
+            std::lock_guard lk(mu);
+            pending.erase(id);
+            throw;
+        }
+        return p;
+    }
+
+    void writeLocked(const std::string& data, Clock::time_point deadline)
+    {
         size_t off = 0;
         while (off < data.size()) {
             ssize_t n = ::send(sock, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -205,32 +233,24 @@ struct Monitor::Impl {
         }
     }
 
-    std::pair<int64_t, std::shared_ptr<Pending>> startCommand()
-    {
-        std::lock_guard lk(mu);
-        if (closed)
-            throw MonitorClosed(closeWhy);
-        int64_t id = nextId++;
-        auto p = std::make_shared<Pending>();
-        pending.emplace(id, p);
-        return {id, p};
-    }
-
-    void forget(int64_t id)
-    {
-        std::lock_guard lk(mu);
-        pending.erase(id);
-    }
-
     void answer(QmpMessage& m)
     {
-        if (m.id.kind() != json::Value::Kind::Int)
-            return; // not ours: we always send integer ids
         std::lock_guard lk(mu);
-        auto it = pending.find(m.id.asInt());
+        auto it = pending.end();
+        if (m.id.kind() == json::Value::Kind::Int)
+            it = pending.find(m.id.asInt());
+        else if (m.id.isNull())
+            // QEMU answers a command it could not even parse (invalid UTF-8,
+            // "\u0000", too deep) without an id; answers come in order, so
+            // it is the oldest unanswered one.
+            it = pending.begin();
         if (it == pending.end())
-            return; // its execute() timed out, or it came from send()
+            return; // not one of ours
         Pending& p = *it->second;
+        if (!p.waited) {
+            pending.erase(it);
+            return;
+        }
         if (m.type == QmpMessage::Type::Error)
             p.error.emplace(m.body.str("class"), m.body.str("desc"));
         else
@@ -390,8 +410,7 @@ struct Monitor::Impl {
         if (hello.type != QmpMessage::Type::Greeting)
             throw MonitorClosed("QMP protocol error: no greeting from " + path);
         greeting = std::move(hello.body);
-        auto [id, p] = startCommand();
-        writeAll(commandLine("qmp_capabilities", {}, id), deadline);
+        auto p = writeCommand("qmp_capabilities", {}, deadline, true);
         while (!p->done) {
             QmpMessage m = readMessage(deadline);
             if (m.type == QmpMessage::Type::Event)
@@ -483,17 +502,12 @@ json::Value Monitor::execute(const std::string& cmd, json::Value args, std::chro
     if (impl_->loop.onLoopThread())
         throw std::logic_error("QMP execute() on the event loop thread would wait for itself");
     auto deadline = deadlineAfter(timeout);
-    auto [id, p] = impl_->startCommand();
-    try {
-        impl_->writeAll(commandLine(cmd, std::move(args), id), deadline);
-    } catch (...) {
-        impl_->forget(id);
-        throw;
-    }
+    auto p = impl_->writeCommand(cmd, std::move(args), deadline, true);
     std::unique_lock lk(impl_->mu);
     if (!p->cv.wait_until(lk, deadline, [&] { return p->done; })) {
-        // The monitor stays usable: a late answer finds no waiter and is dropped.
-        impl_->pending.erase(id);
+        // The monitor stays usable: the late answer, when it comes, finds
+        // the command still pending but no one waiting, and is dropped.
+        p->waited = false;
         throw MonitorClosed("timed out waiting for QEMU to answer '" + cmd + "'");
     }
     lk.unlock();
@@ -506,14 +520,7 @@ json::Value Monitor::execute(const std::string& cmd, json::Value args, std::chro
 
 void Monitor::send(const std::string& cmd, json::Value args)
 {
-    int64_t id;
-    {
-        std::lock_guard lk(impl_->mu);
-        if (impl_->closed)
-            throw MonitorClosed(impl_->closeWhy);
-        id = impl_->nextId++;
-    }
-    impl_->writeAll(commandLine(cmd, std::move(args), id), deadlineAfter(kSendTimeout));
+    impl_->writeCommand(cmd, std::move(args), deadlineAfter(kSendTimeout), false);
 }
 
 void Monitor::close()

@@ -383,6 +383,36 @@ TEST(QmpMonitor, TimeoutDoesNotCloseTheMonitor)
     EXPECT_FALSE(mon->execute("next").boolean("late", true));
 }
 
+TEST(QmpMonitor, ErrorsWithoutIdGoToTheOldestCommand)
+{
+    // QEMU answers a command it cannot parse without an id, in order.
+    Server srv([](Server& s, const Value& cmd) {
+        std::string what = cmd.str("execute");
+        if (what == "hang")
+            return;
+        auto noId = [&](const std::string& desc) {
+            s.writeLine(json::parse(R"({"error": {"class": "GenericError", "desc": ")" + desc + "\"}}"));
+        };
+        if (what == "bad") {
+            noId("for hang"); // the timed-out command's answer: dropped
+            noId("for bad");
+        } else {
+            s.reply(cmd, Object{});
+        }
+    });
+    srv.listen();
+    EventLoop loop;
+    auto mon = connectTo(loop, srv);
+    EXPECT_THROW(mon->execute("hang", {}, 50ms), MonitorClosed);
+    try {
+        mon->execute("bad");
+        FAIL() << "no QmpError";
+    } catch (const QmpError& e) {
+        EXPECT_EQ(e.desc, "for bad");
+    }
+    EXPECT_TRUE(mon->execute("good").isObject());
+}
+
 TEST(QmpMonitor, ConcurrentExecutes)
 {
     Server srv([](Server& s, const Value& cmd) { s.reply(cmd, *cmd.find("arguments")); });
