@@ -95,12 +95,20 @@ QemuDriver::~QemuDriver()
     // Guests keep running: only our watches go. AUTODESTROY guests were
     // tied to this daemon's lifetime, as to a libvirt connection's.
     std::vector<std::shared_ptr<qemu::Monitor>> monitors;
+    std::vector<int> watches;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [uuid, d] : byUuid_)
+            if (d->pidfdWatch >= 0)
+                watches.push_back(std::exchange(d->pidfdWatch, -1));
+    }
+    // Outside mu_: remove() waits for a running callback, which may be
+    // waiting for mu_.
+    for (int w : watches)
+        loop_.remove(w);
     {
         std::lock_guard lock(mu_);
         for (auto& [uuid, d] : byUuid_) {
-            if (d->pidfdWatch >= 0)
-                loop_.remove(d->pidfdWatch);
-            d->pidfdWatch = -1;
             if (d->autodestroy && d->pid > 0 && d->startTime == qemu::processStartTime(d->pid))
                 ::kill(d->pid, SIGKILL);
             if (d->pidfd >= 0)
