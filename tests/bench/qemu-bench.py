@@ -9,7 +9,9 @@ kernel, initramfs, -m and devices in every mode):
   (a) bare QEMU: exec -> QMP greeting -> qmp_capabilities -> cont, timed
       until `cont` returns; the floor any driver stands on;
   (b) virtbus: Domain.Create until the call returns and until the
-      STARTED event, then Destroy until the STOPPED event;
+      STARTED event, then Destroy until the STOPPED event; when (a) runs
+      too, each (b) round follows an (a) round, so a busy machine weighs on
+      both alike;
   (c) virtbus: SIGKILL of virtbusd with G guests running, then a new
       virtbusd until it owns org.libvirt and until every guest reads back
       as running (reconnected);
@@ -64,28 +66,34 @@ def row(label, samples=None, note=""):
 
 # ---- (a) bare QEMU ----
 
+def bare_round(i, workdir):
+    """One bare start: (exec -> greeting, exec -> cont returned), seconds."""
+    log, sock = Path(workdir) / f"bare{i}.log", Path(workdir) / f"bare{i}.qmp"
+    argv = guest.bare_qemu_argv(f"bare{i}", log, sock, paused=True)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        qmp = guest.Qmp(sock)
+        t1 = time.monotonic()
+        qmp.execute("qmp_capabilities")
+        qmp.execute("cont")
+        t2 = time.monotonic()
+        qmp.execute("quit")
+        proc.wait(timeout=10)
+        return t1 - t0, t2 - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def bench_bare(rounds, workdir):
     greeting, cont = [], []
     for i in range(rounds):
-        log, sock = Path(workdir) / f"bare{i}.log", Path(workdir) / f"bare{i}.qmp"
-        argv = guest.bare_qemu_argv(f"bare{i}", log, sock, paused=True)
-        t0 = time.monotonic()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            qmp = guest.Qmp(sock)
-            t1 = time.monotonic()
-            qmp.execute("qmp_capabilities")
-            qmp.execute("cont")
-            t2 = time.monotonic()
-            greeting.append(t1 - t0)
-            cont.append(t2 - t0)
-            qmp.execute("quit")
-            proc.wait(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        g, c = bare_round(i, workdir)
+        greeting.append(g)
+        cont.append(c)
     row("bare QEMU: exec -> QMP greeting", greeting)
     row("bare QEMU: exec -> cont returned", cont)
     return cont
@@ -104,15 +112,22 @@ def _who():
     return "libvirt-dbus" if os.environ.get("VIRTBUS_E2E_REFERENCE") else "virtbus"
 
 
-def bench_virtbus_lifecycle(rounds):
-    """(b) Create -> reply, -> STARTED; Destroy -> STOPPED, one persistent guest."""
+def bench_virtbus_lifecycle(rounds, workdir=None):
+    """(b) Create -> reply, -> STARTED; Destroy -> STOPPED, one persistent guest.
+
+    With `workdir`, each round starts with a bare QEMU start (a), so both
+    see the same load on a shared machine; returns the bare samples."""
     harness, env = _environment()
     try:
         name = "bench-b"
         log = str(env.guest_dir / f"{name}.serial.log")
         path = str(env.connect("DomainDefineXML", "s", guest.domain_xml(name, serial_log=log)))
-        reply, started, stopped = [], [], []
-        for _ in range(rounds):
+        reply, started, stopped, greeting, cont = [], [], [], [], []
+        for i in range(rounds):
+            if workdir:
+                g, c = bare_round(i, workdir)
+                greeting.append(g)
+                cont.append(c)
             env.recorder.clear()
             t0 = time.monotonic()
             env.dom(path, "Create", "u", 0)
@@ -125,9 +140,13 @@ def bench_virtbus_lifecycle(rounds):
             env.dom(path, "Destroy", "u", 0)
             env.recorder.wait_event(path, harness.EV_STOPPED, harness.STOPPED_DESTROYED, timeout=30)
             stopped.append(time.monotonic() - t3)
+        if workdir:
+            row("bare QEMU: exec -> QMP greeting", greeting)
+            row("bare QEMU: exec -> cont returned", cont)
         row(f"{_who()}: Create -> call returned", reply)
         row(f"{_who()}: Create -> STARTED event", started)
         row(f"{_who()}: Destroy -> STOPPED event", stopped)
+        return cont
     finally:
         problems = env.close()
         if problems:
@@ -243,14 +262,19 @@ def main():
 
     base = None
     with tempfile.TemporaryDirectory(prefix="virtbus-qemu-bench-") as workdir:
-        if "bare" in parts:
+        # Bare rounds interleave with the virtbus ones when both run.
+        interleave = "bare" in parts and "virtbus" in parts and not args.emit_rows
+        if "bare" in parts and not interleave:
             base = bench_bare(args.rounds, workdir)
-        for part, fn, fargs in (("virtbus", bench_virtbus_lifecycle, (args.rounds,)),
+        for part, fn, fargs in (("virtbus", bench_virtbus_lifecycle,
+                                 (args.rounds, workdir if interleave else None)),
                                 ("restart", bench_virtbus_restart, (args.rounds, args.guests))):
             if part not in parts:
                 continue
             try:
-                fn(*fargs)
+                r = fn(*fargs)
+                if part == "virtbus" and interleave:
+                    base = r
             except Exception as e:  # the driver may not exist yet: say so, go on
                 row(f"{_who()} ({part})", None, f"unavailable: {str(e).splitlines()[0][:120]}")
         if "libvirt" in parts:
