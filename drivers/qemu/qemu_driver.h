@@ -141,6 +141,8 @@ private:
     void attachMonitor(const DomPtr& d);
     void onMonitorEvent(const std::weak_ptr<Dom>& w, const qemu::QmpMessage& ev);
     void onMonitorClosed(const std::weak_ptr<Dom>& w);
+    // Shutdown and Reboot: the ACPI power button, with a fake reboot to follow.
+    void powerButton(const std::string& uuid, uint32_t flags, bool reboot, const char* function);
     // Waits (job held) until processExited ran, up to `timeout`.
     bool waitStopped(const DomPtr& d, std::chrono::milliseconds timeout);
     void writeStatus(const Dom& d);

@@ -470,7 +470,10 @@ void QemuDriver::onMonitorEvent(const std::weak_ptr<Dom>& w, const qemu::QmpMess
         if (std::string dev = data.str("device"); !dev.empty())
             emitSignal(*d, sig::DeviceRemoved{dev});
     } else if (e == "BALLOON_CHANGE") {
-        emitSignal(*d, sig::BalloonChange{static_cast<uint64_t>(data.integer("actual")) / 1024});
+        uint64_t kib = static_cast<uint64_t>(data.integer("actual")) / 1024;
+        if (d->live)
+            d->live->currentMemory = kib;
+        emitSignal(*d, sig::BalloonChange{kib});
     } else if (e == "RTC_CHANGE") {
         emitSignal(*d, sig::RTCChange{data.integer("offset")});
     } else if (e == "WATCHDOG") {
@@ -607,29 +610,20 @@ void QemuDriver::domainDestroy(const std::string& uuid, uint32_t flags)
 
 void QemuDriver::domainShutdown(const std::string& uuid, uint32_t flags)
 {
-    checkFlags(flags, kModeAcpi | kModeAgent | kModeInitctl | kModeSignal | kModeParavirt, "qemuDomainShutdownFlags");
-    if (flags & (kModeInitctl | kModeSignal))
-        throw makeError(ErrCode::ArgumentUnsupported, ErrDomain::Qemu, "Unsupported shutdown mode");
-    auto d = find(uuid);
-    std::lock_guard job(d->job);
-    std::shared_ptr<qemu::Monitor> mon;
-    {
-        std::lock_guard lock(mu_);
-        if (!d->active() || (d->state != qemu::Running && d->state != qemu::Paused))
-            throw notRunning();
-        if (flags == kModeAgent)
-            throw makeError(ErrCode::ArgumentUnsupported, ErrDomain::Qemu, "QEMU guest agent is not configured");
-        d->fakeReboot = false;
-        mon = d->mon;
-    }
-    mon->execute("system_powerdown");
+    powerButton(uuid, flags, false, "qemuDomainShutdownFlags");
 }
 
 void QemuDriver::domainReboot(const std::string& uuid, uint32_t flags)
 {
-    checkFlags(flags, kModeAcpi | kModeAgent | kModeInitctl | kModeSignal | kModeParavirt, "qemuDomainReboot");
+    powerButton(uuid, flags, true, "qemuDomainReboot");
+}
+
+void QemuDriver::powerButton(const std::string& uuid, uint32_t flags, bool reboot, const char* function)
+{
+    checkFlags(flags, kModeAcpi | kModeAgent | kModeInitctl | kModeSignal | kModeParavirt, function);
     if (flags & (kModeInitctl | kModeSignal))
-        throw makeError(ErrCode::ArgumentUnsupported, ErrDomain::Qemu, "Unsupported reboot mode");
+        throw makeError(ErrCode::ArgumentUnsupported, ErrDomain::Qemu,
+                        reboot ? "Unsupported reboot mode" : "Unsupported shutdown mode");
     auto d = find(uuid);
     std::lock_guard job(d->job);
     std::shared_ptr<qemu::Monitor> mon;
@@ -642,7 +636,7 @@ void QemuDriver::domainReboot(const std::string& uuid, uint32_t flags)
         // libvirt's fake reboot: power the guest off, then reset and
         // continue instead of stopping; on_reboot=destroy just stops.
         const std::string& onReboot = d->live->onReboot;
-        d->fakeReboot = onReboot != "destroy" && onReboot != "preserve";
+        d->fakeReboot = reboot && onReboot != "destroy" && onReboot != "preserve";
         mon = d->mon;
     }
     mon->execute("system_powerdown");

@@ -54,29 +54,13 @@ void writeImage(const std::string& path, const xml::DomainDef& def)
 // testDomainSaveImageOpen.
 xml::DomainDef readImage(const std::string& path)
 {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    // One byte over the largest valid image is enough to refuse it.
+    auto read = readFile(path, kHeaderSize + kMaxImageXml + 1);
+    if (!read && errno == EFBIG)
+        throw testError(ErrCode::InternalError, "length of metadata out of range");
+    if (!read)
         throw systemError("cannot read domain image '" + path + "'", errno);
-    std::string data;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            throw systemError("failed to read domain image '" + path + "'", e);
-        }
-        if (n == 0)
-            break;
-        data.append(buf, static_cast<size_t>(n));
-        if (data.size() > kHeaderSize + kMaxImageXml) {
-            ::close(fd);
-            throw testError(ErrCode::InternalError, "length of metadata out of range");
-        }
-    }
-    ::close(fd);
+    const std::string& data = *read;
     if (data.size() < kHeaderSize)
         throw VirtError(static_cast<ErrCode>(38), ErrDomain::Test, "incomplete save header in '" + path + "'");
     if (std::memcmp(data.data(), kSaveMagic, sizeof kSaveMagic) != 0)
