@@ -114,6 +114,19 @@ public:
     void domainSuspend(const std::string& uuid) override;
     void domainResume(const std::string& uuid) override;
 
+    // ---- live tuning (qemu_tuning.cpp) and metadata (qemu_metadata.cpp) ----
+    void domainSetMemory(const std::string& uuid, uint64_t kib, uint32_t flags) override;
+    void domainSetMemoryStatsPeriod(const std::string& uuid, int32_t period, uint32_t flags) override;
+    std::vector<std::pair<int32_t, uint64_t>> domainMemoryStats(const std::string& uuid, uint32_t flags) override;
+    void domainSetVcpus(const std::string& uuid, uint32_t count, uint32_t flags) override;
+    std::vector<std::vector<bool>> domainGetVcpuPinInfo(const std::string& uuid, uint32_t flags) override;
+    void domainPinVcpu(const std::string& uuid, uint32_t vcpu, const std::vector<bool>& map, uint32_t flags) override;
+    std::vector<bool> domainGetEmulatorPinInfo(const std::string& uuid, uint32_t flags) override;
+    std::string domainGetMetadata(const std::string& uuid, int32_t type, const std::string& uri,
+                                  uint32_t flags) override;
+    void domainSetMetadata(const std::string& uuid, int32_t type, const std::string& metadata,
+                           const std::string& key, const std::string& uri, uint32_t flags) override;
+
 private:
     using Dom = qemu::QemuDomain;
     using DomPtr = std::shared_ptr<Dom>;

@@ -84,6 +84,15 @@ std::optional<Status> parseStatus(const std::string& text);
 // or confuse tools ("", ".", "..", '/', control characters, overlong).
 void checkDomainName(const std::string& name);
 
+// ---- QMP queries shared by tuning and stats (qemu_tuning.cpp) ----
+
+// The host thread of each vCPU, by vCPU index (query-cpus-fast).
+std::vector<pid_t> vcpuThreads(Monitor& mon);
+// The QOM path of the balloon device, "" without a virtio balloon.
+std::string balloonPath(const xml::DomainDef& def);
+// utime and stime of a process or thread (a /proc/.../stat file), in ns.
+std::pair<uint64_t, uint64_t> cpuTimes(const std::string& statPath);
+
 // ---- processes (qemu_process.cpp) ----
 
 // Starts argv[0] as a daemon: its own session, stdin /dev/null,

@@ -1,45 +1,105 @@
-// Domain statistics from what the host knows without asking QEMU: state,
-// CPU time of the process, and the configured memory and vCPUs.
-#include <unistd.h>
-
+// Domain statistics (virConnectGetAllDomainStats's groups and key names).
+// What needs QMP (balloon, vCPU threads, block counters) is asked without
+// the driver lock, and only when the domain job is free: a domain busy
+// starting or stopping reports its configured figures instead, as libvirt
+// does for a domain whose job it cannot take without waiting.
 #include <cstdlib>
 #include <cstring>
 
 #include "fileutil.h"
 #include "qemu/qemu_driver.h"
 #include "qemu/qemu_internal.h"
+#include "qemu/qmp.h"
 
 namespace virtbus {
+
+namespace json = qemu::json;
 
 namespace {
 
 // VIR_DOMAIN_STATS_*.
-constexpr uint32_t kStatsState = 1, kStatsCpuTotal = 2, kStatsBalloon = 4, kStatsVcpu = 8;
+constexpr uint32_t kStatsState = 1, kStatsCpuTotal = 2, kStatsBalloon = 4, kStatsVcpu = 8, kStatsInterface = 16,
+                   kStatsBlock = 32;
+constexpr int32_t kVcpuRunning = 1; // VIR_VCPU_RUNNING
 
-// utime and stime of a process, in nanoseconds.
-std::pair<uint64_t, uint64_t> cpuTimes(pid_t pid)
+// What a stats call needs from the domain, copied under mu_.
+struct Snapshot {
+    int state = 0, reason = 0;
+    pid_t pid = -1;
+    bool active = false;
+    std::shared_ptr<qemu::Monitor> mon;
+    uint64_t memory = 0, currentMemory = 0;
+    unsigned vcpuCurrent = 0, vcpuMax = 0;
+    std::vector<xml::DiskDef> disks;
+    std::vector<xml::InterfaceDef> nets;
+};
+
+uint64_t sysfsCounter(const std::string& dev, const char* name)
 {
-    auto stat = readFile("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!stat)
-        return {0, 0};
-    auto close = stat->rfind(')');
-    if (close == std::string::npos)
-        return {0, 0};
-    const char* p = stat->c_str() + close + 2;
-    // Fields 14 (utime) and 15 (stime), counting from field 3 here.
-    for (int field = 3; field < 14 && p; ++field) {
-        p = strchr(p, ' ');
-        if (p)
-            ++p;
+    auto v = readFile("/sys/class/net/" + dev + "/statistics/" + name, 64);
+    return v ? std::strtoull(v->c_str(), nullptr, 10) : 0;
+}
+
+// query-blockstats' entry for a disk: by qdev id (-blockdev) or by the
+// legacy "drive-<alias>" device name.
+const json::Value* blockEntry(const json::Value& all, const std::string& alias)
+{
+    if (!all.isArray() || alias.empty())
+        return nullptr;
+    for (const auto& e : all.asArray()) {
+        std::string qdev = e.str("qdev");
+        if (qdev == alias || qdev.starts_with("/machine/peripheral/" + alias + "/") ||
+            e.str("device") == "drive-" + alias)
+            return &e;
     }
-    if (!p)
-        return {0, 0};
-    char* end;
-    uint64_t ut = strtoull(p, &end, 10);
-    uint64_t stt = strtoull(end, nullptr, 10);
-    uint64_t tick = static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
-    uint64_t ns = 1000000000ull / (tick ? tick : 100);
-    return {ut * ns, stt * ns};
+    return nullptr;
+}
+
+void addBlock(TypedParams& p, const Snapshot& s, const json::Value& blockstats)
+{
+    p.push_back({"block.count", uint32_t(s.disks.size())});
+    for (size_t i = 0; i < s.disks.size(); ++i) {
+        const auto& disk = s.disks[i];
+        std::string k = "block." + std::to_string(i) + ".";
+        p.push_back({k + "name", disk.targetDev});
+        if (!disk.path.empty())
+            p.push_back({k + "path", disk.path});
+        const json::Value* e = blockEntry(blockstats, disk.info.alias);
+        const json::Value* st = e ? e->find("stats") : nullptr;
+        if (!st)
+            continue;
+        auto u = [&](const char* key) { return uint64_t(st->integer(key)); };
+        p.push_back({k + "rd.reqs", u("rd_operations")});
+        p.push_back({k + "rd.bytes", u("rd_bytes")});
+        p.push_back({k + "rd.times", u("rd_total_time_ns")});
+        p.push_back({k + "wr.reqs", u("wr_operations")});
+        p.push_back({k + "wr.bytes", u("wr_bytes")});
+        p.push_back({k + "wr.times", u("wr_total_time_ns")});
+        p.push_back({k + "fl.reqs", u("flush_operations")});
+        p.push_back({k + "fl.times", u("flush_total_time_ns")});
+    }
+}
+
+void addNet(TypedParams& p, const Snapshot& s)
+{
+    p.push_back({"net.count", uint32_t(s.nets.size())});
+    for (size_t i = 0; i < s.nets.size(); ++i) {
+        const auto& net = s.nets[i];
+        std::string k = "net." + std::to_string(i) + ".";
+        p.push_back({k + "name", net.targetDev});
+        // A user-mode NIC has no host device to count on.
+        if (net.type == "user" || net.targetDev.empty() || !s.active)
+            continue;
+        // The tap's transmit is the guest's receive (libvirt swaps too).
+        p.push_back({k + "rx.bytes", sysfsCounter(net.targetDev, "tx_bytes")});
+        p.push_back({k + "rx.pkts", sysfsCounter(net.targetDev, "tx_packets")});
+        p.push_back({k + "rx.errs", sysfsCounter(net.targetDev, "tx_errors")});
+        p.push_back({k + "rx.drop", sysfsCounter(net.targetDev, "tx_dropped")});
+        p.push_back({k + "tx.bytes", sysfsCounter(net.targetDev, "rx_bytes")});
+        p.push_back({k + "tx.pkts", sysfsCounter(net.targetDev, "rx_packets")});
+        p.push_back({k + "tx.errs", sysfsCounter(net.targetDev, "rx_errors")});
+        p.push_back({k + "tx.drop", sysfsCounter(net.targetDev, "rx_dropped")});
+    }
 }
 
 } // namespace
@@ -47,30 +107,76 @@ std::pair<uint64_t, uint64_t> cpuTimes(pid_t pid)
 TypedParams QemuDriver::domainGetStats(const std::string& uuid, uint32_t stats, uint32_t flags)
 {
     checkFlags(flags, 0, "qemuDomainGetStats");
-    std::lock_guard lock(mu_);
-    auto d = findLocked(uuid);
     if (stats == 0)
-        stats = kStatsState | kStatsCpuTotal | kStatsBalloon | kStatsVcpu;
-    TypedParams p;
-    const xml::DomainDef& def = d->current();
-    if (stats & kStatsState) {
-        p.push_back({"state.state", int32_t(d->state)});
-        p.push_back({"state.reason", int32_t(d->reason)});
+        stats = kStatsState | kStatsCpuTotal | kStatsBalloon | kStatsVcpu | kStatsInterface | kStatsBlock;
+    auto d = find(uuid);
+    std::unique_lock job(d->job, std::try_to_lock);
+    Snapshot s;
+    {
+        std::lock_guard lock(mu_);
+        const xml::DomainDef& def = d->current();
+        s.state = d->state;
+        s.reason = d->reason;
+        s.active = d->active();
+        s.pid = d->pid;
+        if (s.active && job.owns_lock())
+            s.mon = d->mon;
+        s.memory = def.memory;
+        s.currentMemory = def.currentMemory ? def.currentMemory : def.memory;
+        s.vcpuCurrent = def.vcpu.current;
+        s.vcpuMax = def.vcpu.max;
+        if (stats & kStatsBlock)
+            s.disks = def.devices.disks;
+        if (stats & kStatsInterface)
+            s.nets = def.devices.interfaces;
     }
-    if ((stats & kStatsCpuTotal) && d->active()) {
-        auto [user, sys] = cpuTimes(d->pid);
+    // The monitor may close under us (the guest stops): configured figures.
+    auto query = [&](const char* cmd) -> json::Value {
+        if (!s.mon)
+            return {};
+        try {
+            return s.mon->execute(cmd);
+        } catch (const std::exception&) {
+            return {};
+        }
+    };
+    TypedParams p;
+    if (stats & kStatsState) {
+        p.push_back({"state.state", int32_t(s.state)});
+        p.push_back({"state.reason", int32_t(s.reason)});
+    }
+    if ((stats & kStatsCpuTotal) && s.active) {
+        auto [user, sys] = qemu::cpuTimes("/proc/" + std::to_string(s.pid) + "/stat");
         p.push_back({"cpu.time", user + sys});
         p.push_back({"cpu.user", user});
         p.push_back({"cpu.system", sys});
     }
     if (stats & kStatsBalloon) {
-        p.push_back({"balloon.current", uint64_t(def.currentMemory ? def.currentMemory : def.memory)});
-        p.push_back({"balloon.maximum", uint64_t(def.memory)});
+        uint64_t current = s.currentMemory;
+        json::Value b = query("query-balloon");
+        if (b.isObject() && b.find("actual"))
+            current = uint64_t(b.integer("actual")) >> 10;
+        p.push_back({"balloon.current", current});
+        p.push_back({"balloon.maximum", s.memory});
     }
     if (stats & kStatsVcpu) {
-        p.push_back({"vcpu.current", uint32_t(def.vcpu.current)});
-        p.push_back({"vcpu.maximum", uint32_t(def.vcpu.max)});
+        p.push_back({"vcpu.current", uint32_t(s.vcpuCurrent)});
+        p.push_back({"vcpu.maximum", uint32_t(s.vcpuMax)});
+        json::Value cpus = query("query-cpus-fast");
+        if (cpus.isArray()) {
+            for (const auto& c : cpus.asArray()) {
+                std::string k = "vcpu." + std::to_string(c.integer("cpu-index")) + ".";
+                auto [user, sys] = qemu::cpuTimes("/proc/" + std::to_string(s.pid) + "/task/" +
+                                                  std::to_string(c.integer("thread-id")) + "/stat");
+                p.push_back({k + "state", kVcpuRunning});
+                p.push_back({k + "time", user + sys});
+            }
+        }
     }
+    if (stats & kStatsInterface)
+        addNet(p, s);
+    if (stats & kStatsBlock)
+        addBlock(p, s, query("query-blockstats"));
     return p;
 }
 

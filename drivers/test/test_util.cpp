@@ -3,6 +3,7 @@
 // raw tuning elements the XML model does not name.
 #include "test/test_internal.h"
 
+#include "domain_common.h"
 #include "xml/xml_util.h"
 
 #include <algorithm>
@@ -146,61 +147,12 @@ void postParse(xml::DomainDef& def)
 
 std::vector<bool> parseCpuset(std::string_view set)
 {
-    std::vector<bool> map;
-    auto setBit = [&](unsigned i, bool on) {
-        if (i >= map.size())
-            map.resize(i + 1, false);
-        map[i] = on;
-    };
-    size_t pos = 0;
-    while (pos < set.size()) {
-        size_t end = set.find(',', pos);
-        std::string_view item = set.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-        pos = end == std::string_view::npos ? set.size() : end + 1;
-        while (!item.empty() && item.front() == ' ')
-            item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ')
-            item.remove_suffix(1);
-        if (item.empty())
-            continue;
-        bool negate = item.front() == '^';
-        if (negate)
-            item.remove_prefix(1);
-        size_t dash = item.find('-');
-        auto num = [&](std::string_view s) {
-            if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string_view::npos)
-                throw err::invalidArg("Failed to parse bitmap '" + std::string(set) + "'");
-            return static_cast<unsigned>(std::stoul(std::string(s)));
-        };
-        unsigned lo = num(item.substr(0, dash));
-        unsigned hi = dash == std::string_view::npos ? lo : num(item.substr(dash + 1));
-        if (hi < lo || hi >= 4096)
-            throw err::invalidArg("Failed to parse bitmap '" + std::string(set) + "'");
-        for (unsigned i = lo; i <= hi; ++i)
-            setBit(i, !negate);
-    }
-    return map;
+    return domain::parseCpuset(set);
 }
 
 std::string formatCpuset(const std::vector<bool>& map)
 {
-    std::string out;
-    for (size_t i = 0; i < map.size();) {
-        if (!map[i]) {
-            ++i;
-            continue;
-        }
-        size_t j = i;
-        while (j + 1 < map.size() && map[j + 1])
-            ++j;
-        if (!out.empty())
-            out += ',';
-        out += std::to_string(i);
-        if (j > i)
-            out += '-' + std::to_string(j);
-        i = j + 1;
-    }
-    return out;
+    return domain::formatCpuset(map);
 }
 
 std::vector<bool> allCpus(unsigned n)
