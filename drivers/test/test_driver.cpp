@@ -22,6 +22,7 @@ void TestDriver::flush(Events& events)
     EventSink* s = sink();
     if (!s)
         return;
+    events.tree.deliver(s);
     for (const auto& e : events.list) {
         if (auto* l = std::get_if<Events::Lifecycle>(&e))
             s->domainLifecycle(l->uuid, l->event, l->detail);
@@ -89,7 +90,29 @@ DomainRef TestDriver::refOf(const TestDomain& d) const
     return {d.uuid(), d.name()};
 }
 
-TestDriver::AddResult TestDriver::addDomain(xml::DomainDef def, bool live)
+uint32_t DomainProps::changedIn(const TestDomain& now) const
+{
+    uint32_t props = 0;
+    if (active != now.active())
+        props |= prop::Active;
+    if (id != now.id)
+        props |= prop::Id;
+    if (persistent != now.persistent)
+        props |= prop::Persistent;
+    if (autostart != now.autostart)
+        props |= prop::Autostart;
+    if (name != now.name())
+        props |= prop::Name;
+    return props;
+}
+
+void TestDriver::noteChanges(Events& ev, const DomainProps& before)
+{
+    if (auto it = byUuid_.find(before.uuid); it != byUuid_.end())
+        ev.tree.changed(ObjectType::Domain, before.uuid, before.changedIn(*it->second));
+}
+
+TestDriver::AddResult TestDriver::addDomain(xml::DomainDef def, bool live, Events& ev)
 {
     if (auto it = byUuid_.find(def.uuid); it != byUuid_.end()) {
         TestDomain& d = *it->second;
@@ -127,15 +150,20 @@ TestDriver::AddResult TestDriver::addDomain(xml::DomainDef def, bool live)
     d->def = std::move(def);
     byName_[d->name()] = d;
     byUuid_[d->uuid()] = std::move(owned);
+    // Delivered after the lock, when the caller has completed the domain.
+    ev.tree.added(ObjectType::Domain, d->uuid());
     return {d, false};
 }
 
-void TestDriver::removeDomain(TestDomain& d)
+void TestDriver::removeDomain(TestDomain& d, Events& ev)
 {
+    for (const auto& [name, snap] : d.snapshots)
+        ev.tree.removed(ObjectType::DomainSnapshot, d.uuid(), name);
+    ev.tree.removed(ObjectType::Domain, d.uuid());
     if (d.active())
         byId_.erase(d.id);
     byName_.erase(d.name());
-    byUuid_.erase(d.uuid()); // destroys d
+    byUuid_.erase(std::string(d.uuid())); // destroys d: erase by a copy of the key
 }
 
 void TestDriver::rename(TestDomain& d, const std::string& name)
@@ -175,11 +203,11 @@ void TestDriver::stopDomain(TestDomain& d, int reason)
     d.reason = reason;
 }
 
-void TestDriver::stopAndReap(TestDomain& d, int reason)
+void TestDriver::stopAndReap(TestDomain& d, int reason, Events& ev)
 {
     stopDomain(d, reason);
     if (!d.persistent)
-        removeDomain(d);
+        removeDomain(d, ev);
 }
 
 // ---- lookups and listings ----

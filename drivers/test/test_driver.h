@@ -32,6 +32,7 @@ struct DomainDef;
 
 namespace testdrv {
 struct TestDomain;
+struct DomainProps;
 struct Defs;
 class Events;
 } // namespace testdrv
@@ -220,21 +221,26 @@ private:
     DomainRef refOf(const TestDomain& d) const;
 
     // virDomainObjListAdd: the one place domains enter the maps. `live`
-    // starts the definition as a running domain's transient config.
+    // starts the definition as a running domain's transient config. Leaves
+    // the properties of a domain that already existed as they were.
     struct AddResult {
         TestDomain* dom;
         bool hadConfig; // a persistent config was replaced (DEFINED_UPDATED)
     };
-    AddResult addDomain(xml::DomainDef def, bool live);
-    void removeDomain(TestDomain& d);
+    AddResult addDomain(xml::DomainDef def, bool live, Events& ev);
+    // The one place domains leave the maps, with their snapshots.
+    void removeDomain(TestDomain& d, Events& ev);
     void rename(TestDomain& d, const std::string& name);
+    // PropertiesChanged for what a call changed of the domain `before`
+    // describes, unless the call removed it.
+    void noteChanges(Events& ev, const testdrv::DomainProps& before);
 
     // Running-state transitions shared by many calls.
     void startDomain(TestDomain& d, int reason);
     void stopDomain(TestDomain& d, int reason);
     // Stops `d` and, if it is transient, forgets it; `d` is gone afterwards
     // in that case.
-    void stopAndReap(TestDomain& d, int reason);
+    void stopAndReap(TestDomain& d, int reason, Events& ev);
 
     // testDomainGetStats's worker for one domain (mu_ held).
     TypedParams statsOf(const TestDomain& d, uint32_t stats) const;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "test/test_driver.h"
+#include "test/test_events.h"
 #include "xml/domain_xml.h"
 #include "xml/snapshot_xml.h"
 
@@ -75,8 +76,28 @@ struct TestDomain {
     xml::DomainDef& persistentDef() { return active() && newDef ? *newDef : def; }
 };
 
+// What org.libvirt.Domain shows of a domain that a call can change (UUID,
+// OSType, SchedulerType and Updated never change in the test world). Taken
+// before a call and compared after it, so that PropertiesChanged names
+// exactly the properties whose value changed.
+struct DomainProps {
+    explicit DomainProps(const TestDomain& d)
+        : uuid(d.uuid()), name(d.name()), id(d.id), active(d.active()), persistent(d.persistent),
+          autostart(d.autostart)
+    {
+    }
+    // prop:: bits of what differs in `now`.
+    uint32_t changedIn(const TestDomain& now) const;
+
+    std::string uuid, name;
+    int id;
+    bool active, persistent, autostart;
+};
+
 // Lifecycle events and domain signals gathered under the lock and handed to
-// the sink once it is released.
+// the sink once it is released, after the object tree's notifications so
+// that a client mirroring the tree already has the new state when a
+// lifecycle event makes it look.
 class Events {
 public:
     struct Lifecycle {
@@ -93,6 +114,7 @@ public:
     }
     void signal(const std::string& uuid, DomainSignal s) { list.emplace_back(Signal{uuid, std::move(s)}); }
     std::vector<std::variant<Lifecycle, Signal>> list;
+    TreeEvents tree;
 };
 
 // ---- libvirt's error texts ----

@@ -43,9 +43,11 @@ DomainRef TestDriver::domainCreateXML(const std::string& xml, uint32_t flags)
     DomainRef ref;
     {
         std::lock_guard lock(mu_);
-        TestDomain& d = *addDomain(std::move(def), true).dom;
+        TestDomain& d = *addDomain(std::move(def), true, ev).dom;
+        DomainProps before(d);
         startDomain(d, kRunningBooted);
         ev.lifecycle(d.uuid(), ev::Started, ev::StartedBooted);
+        noteChanges(ev, before);
         ref = refOf(d);
     }
     flush(ev);
@@ -61,10 +63,12 @@ DomainRef TestDriver::domainDefineXML(const std::string& xml, uint32_t flags)
     DomainRef ref;
     {
         std::lock_guard lock(mu_);
-        AddResult added = addDomain(std::move(def), false);
+        AddResult added = addDomain(std::move(def), false, ev);
         TestDomain& d = *added.dom;
+        DomainProps before(d);
         d.persistent = true;
         ev.lifecycle(d.uuid(), ev::Defined, added.hadConfig ? ev::DefinedUpdated : ev::DefinedAdded);
+        noteChanges(ev, before);
         ref = refOf(d);
     }
     flush(ev);
@@ -73,8 +77,15 @@ DomainRef TestDriver::domainDefineXML(const std::string& xml, uint32_t flags)
 
 void TestDriver::domainSetAutostart(const std::string& uuid, bool autostart)
 {
-    std::lock_guard lock(mu_);
-    dom(uuid).autostart = autostart;
+    Events ev;
+    {
+        std::lock_guard lock(mu_);
+        TestDomain& d = dom(uuid);
+        DomainProps before(d);
+        d.autostart = autostart;
+        noteChanges(ev, before);
+    }
+    flush(ev);
 }
 
 void TestDriver::domainCreate(const std::string& uuid, uint32_t flags)
@@ -86,8 +97,10 @@ void TestDriver::domainCreate(const std::string& uuid, uint32_t flags)
         TestDomain& d = dom(uuid);
         if (d.state != kShutoff)
             throw testError(ErrCode::InternalError, "Domain '" + d.name() + "' is already running");
+        DomainProps before(d);
         startDomain(d, kRunningBooted);
         ev.lifecycle(d.uuid(), ev::Started, ev::StartedBooted);
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -101,8 +114,10 @@ void TestDriver::domainDestroy(const std::string& uuid, uint32_t flags)
         std::lock_guard lock(mu_);
         TestDomain& d = dom(uuid);
         checkActive(d);
+        DomainProps before(d);
         ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedDestroyed);
-        stopAndReap(d, kShutoffDestroyed);
+        stopAndReap(d, kShutoffDestroyed, ev);
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -116,14 +131,16 @@ void TestDriver::domainShutdown(const std::string& uuid, uint32_t flags)
         TestDomain& d = dom(uuid);
         if (d.state == kShutoff)
             throw testError(ErrCode::InternalError, "domain '" + d.name() + "' not running");
+        DomainProps before(d);
         // testDomainActionSetState with on_poweroff.
         if (restarts(d.def.onPoweroff)) {
             d.state = kRunning;
             d.reason = kRunningBooted;
         } else {
             ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedShutdown);
-            stopAndReap(d, kShutoffShutdown);
+            stopAndReap(d, kShutoffShutdown, ev);
         }
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -137,13 +154,15 @@ void TestDriver::domainReboot(const std::string& uuid, uint32_t flags)
         std::lock_guard lock(mu_);
         TestDomain& d = dom(uuid);
         checkActive(d);
+        DomainProps before(d);
         if (restarts(d.def.onReboot)) {
             d.state = kRunning;
             d.reason = kRunningBooted;
         } else {
             ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedShutdown);
-            stopAndReap(d, kShutoffShutdown);
+            stopAndReap(d, kShutoffShutdown, ev);
         }
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -200,12 +219,14 @@ void TestDriver::domainUndefine(const std::string& uuid, uint32_t flags)
         if (!d.active() && !d.snapshots.empty() && !(flags & kSnapshotsMetadata))
             throw testError(ErrCode::OperationInvalid, "cannot delete inactive domain with " +
                                                            std::to_string(d.snapshots.size()) + " snapshots");
+        DomainProps before(d);
         ev.lifecycle(d.uuid(), ev::Undefined, ev::UndefinedRemoved);
         d.managedSave = false;
         if (d.active())
             d.persistent = false;
         else
-            removeDomain(d);
+            removeDomain(d, ev);
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -237,9 +258,11 @@ void TestDriver::domainRename(const std::string& uuid, const std::string& name, 
         for (unsigned char c : name)
             if (c < 0x20 || c == 0x7f)
                 throw err::xml("name must not contain control characters");
+        DomainProps before(d);
         ev.lifecycle(d.uuid(), ev::Undefined, ev::UndefinedRenamed);
         rename(d, name);
         ev.lifecycle(d.uuid(), ev::Defined, ev::DefinedRenamed);
+        noteChanges(ev, before);
     }
     flush(ev);
 }

@@ -6,6 +6,7 @@
 // matters to later persistent-config updates; we keep it for that.
 #include "test/test_network.h"
 
+#include "test/test_events.h"
 #include "xml/domain_xml.h" // isValidUUID, normalizeUUID
 #include "xml/network_xml.h"
 
@@ -68,6 +69,13 @@ struct TestNetworkDriver::Net {
     const std::string& uuid() const { return def.uuid; }
     const std::string& name() const { return def.name; }
     NetworkRef ref() const { return {def.uuid, def.name}; }
+    // The properties a call can change (Name and UUID are const), as
+    // prop:: bits of those that are true: the bits a call flips are the
+    // ones PropertiesChanged names.
+    uint32_t shown() const
+    {
+        return (active ? prop::Active : 0u) | (persistent ? prop::Persistent : 0u) | (autostart ? prop::Autostart : 0u);
+    }
 };
 
 TestNetworkDriver::TestNetworkDriver()
@@ -226,12 +234,17 @@ NetworkRef TestNetworkDriver::networkCreateXML(const std::string& xml)
 {
     xml::NetworkDef def = xml::parseNetworkXML(xml);
     NetworkRef ref;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
+        auto old = byUuid_.find(def.uuid);
+        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
         Net& n = assign(std::move(def), true, true);
         n.active = true;
         ref = n.ref();
+        tree.addedOrFlipped(ObjectType::Network, ref.uuid, before, n.shown());
     }
+    tree.deliver(sink());
     // testNetworkCreateXMLFlags reports STARTED only, never DEFINED.
     emit(ref.uuid, ev::NetStarted);
     return ref;
@@ -241,10 +254,16 @@ NetworkRef TestNetworkDriver::networkDefineXML(const std::string& xml)
 {
     xml::NetworkDef def = xml::parseNetworkXML(xml);
     NetworkRef ref;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
-        ref = assign(std::move(def), false, false).ref();
+        auto old = byUuid_.find(def.uuid);
+        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
+        Net& n = assign(std::move(def), false, false);
+        ref = n.ref();
+        tree.addedOrFlipped(ObjectType::Network, ref.uuid, before, n.shown());
     }
+    tree.deliver(sink());
     emit(ref.uuid, ev::NetDefined);
     return ref;
 }
@@ -252,36 +271,48 @@ NetworkRef TestNetworkDriver::networkDefineXML(const std::string& xml)
 void TestNetworkDriver::networkCreate(const std::string& uuid)
 {
     std::string id;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(uuid);
         if (n.active)
             throw testErr(ErrCode::OperationInvalid, "Network '" + n.name() + "' is already running");
+        uint32_t before = n.shown();
         n.active = true;
         id = n.uuid();
+        tree.addedOrFlipped(ObjectType::Network, id, before, n.shown());
     }
+    tree.deliver(sink());
     emit(id, ev::NetStarted);
 }
 
 void TestNetworkDriver::networkDestroy(const std::string& uuid)
 {
     std::string id;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(uuid);
         // testNetworkDestroy checks nothing: destroying a stopped network
         // succeeds and reports STOPPED again. A transient one is gone.
+        uint32_t before = n.shown();
         n.active = false;
         id = n.uuid();
-        if (!n.persistent)
+        if (!n.persistent) {
             remove(n);
+            tree.removed(ObjectType::Network, id);
+        } else {
+            tree.addedOrFlipped(ObjectType::Network, id, before, n.shown());
+        }
     }
+    tree.deliver(sink());
     emit(id, ev::NetStopped);
 }
 
 void TestNetworkDriver::networkUndefine(const std::string& uuid)
 {
     std::string id;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(uuid);
@@ -291,16 +322,25 @@ void TestNetworkDriver::networkUndefine(const std::string& uuid)
             throw testErr(ErrCode::OperationInvalid, "Network '" + n.name() + "' is still running");
         id = n.uuid();
         remove(n);
+        tree.removed(ObjectType::Network, id);
     }
+    tree.deliver(sink());
     emit(id, ev::NetUndefined);
 }
 
 void TestNetworkDriver::networkSetAutostart(const std::string& uuid, bool autostart)
 {
     // testNetworkSetAutostart accepts transient networks too and emits no
-    // event.
-    std::lock_guard lock(mu_);
-    byUuid(uuid).autostart = autostart;
+    // lifecycle event.
+    testdrv::TreeEvents tree;
+    {
+        std::lock_guard lock(mu_);
+        Net& n = byUuid(uuid);
+        uint32_t before = n.shown();
+        n.autostart = autostart;
+        tree.addedOrFlipped(ObjectType::Network, n.uuid(), before, n.shown());
+    }
+    tree.deliver(sink());
 }
 
 std::string TestNetworkDriver::networkGetXMLDesc(const std::string& uuid, uint32_t flags)

@@ -93,8 +93,10 @@ void TestDriver::domainSave(const std::string& uuid, const std::string& to, cons
         TestDomain& d = dom(uuid);
         checkActive(d);
         writeImage(to, d.def);
+        DomainProps before(d);
         ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedSaved);
-        stopAndReap(d, kShutoffSaved);
+        stopAndReap(d, kShutoffSaved, ev);
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -111,9 +113,11 @@ void TestDriver::domainRestore(const std::string& from, const std::string& xml, 
     Events ev;
     {
         std::lock_guard lock(mu_);
-        TestDomain& d = *addDomain(std::move(def), true).dom;
+        TestDomain& d = *addDomain(std::move(def), true, ev).dom;
+        DomainProps before(d);
         startDomain(d, kRunningRestored);
         ev.lifecycle(d.uuid(), ev::Started, ev::StartedRestored);
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -153,9 +157,11 @@ void TestDriver::domainManagedSave(const std::string& uuid, uint32_t flags)
         checkActive(d);
         if (!d.persistent)
             throw testError(ErrCode::OperationInvalid, "cannot do managed save for transient domain");
+        DomainProps before(d);
         stopDomain(d, kShutoffSaved);
         d.managedSave = true;
         ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedSaved);
+        noteChanges(ev, before);
     }
     flush(ev);
 }
@@ -200,8 +206,10 @@ void TestDriver::domainCoreDump(const std::string& uuid, const std::string& to, 
             throw makeError(ErrCode::OperationUnsupported, ErrDomain::Test,
                             "kdump-compressed format is not supported here");
         if (flags & kCrash) {
+            DomainProps before(d);
             ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedCrashed);
-            stopAndReap(d, kShutoffCrashed);
+            stopAndReap(d, kShutoffCrashed, ev);
+            noteChanges(ev, before);
         }
     }
     flush(ev);

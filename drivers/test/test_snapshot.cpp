@@ -238,10 +238,12 @@ SnapshotRef TestDriver::domainSnapshotCreateXML(const std::string& uuid, const s
             if (!def.hasDisks)
                 alignDisksInternal(def, *def.domain);
             auto existing = d.snapshots.find(name);
-            if (existing != d.snapshots.end())
+            if (existing != d.snapshots.end()) {
                 existing->second.def = std::move(def);
-            else
+            } else {
                 d.snapshots[name] = TestSnapshot{std::move(def), ++snapshotSeq_};
+                ev.tree.added(ObjectType::DomainSnapshot, d.uuid(), name);
+            }
             if (flags & kCurrent)
                 d.currentSnapshot = name;
         } else {
@@ -257,10 +259,13 @@ SnapshotRef TestDriver::domainSnapshotCreateXML(const std::string& uuid, const s
             def.domain = d.def;
             def.parent = d.currentSnapshot;
             d.snapshots[name] = TestSnapshot{std::move(def), ++snapshotSeq_};
+            ev.tree.added(ObjectType::DomainSnapshot, d.uuid(), name);
             d.currentSnapshot = name;
             if ((flags & kHalt) && d.active()) {
+                DomainProps before(d);
                 stopDomain(d, kShutoffFromSnapshot);
                 ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedFromSnapshot);
+                noteChanges(ev, before);
             }
         }
         ref = {d.uuid(), name};
@@ -321,32 +326,38 @@ void TestDriver::snapshotDelete(const SnapshotRef& s, uint32_t flags)
         throw flagsExclusive("VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN", "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY");
     checkFlags(flags, kDeleteChildren | kDeleteChildrenOnly, "testDomainSnapshotDelete");
     checkNameLength(s.name, "snapshot name");
-    std::lock_guard lock(mu_);
-    TestDomain& d = dom(s.domainUuid);
-    auto it = d.snapshots.find(s.name);
-    if (it == d.snapshots.end())
-        throw noSuchSnapshot(s.name);
-    TestSnapshot& snap = it->second;
-    if (flags & (kDeleteChildren | kDeleteChildrenOnly)) {
-        std::vector<std::string> doomed;
-        for (const auto& [name, other] : d.snapshots)
-            if (isDescendant(d, other, s.name))
-                doomed.push_back(name);
-        for (const auto& name : doomed) {
-            if (d.currentSnapshot == name)
-                d.currentSnapshot = s.name;
-            d.snapshots.erase(name);
+    Events ev;
+    {
+        std::lock_guard lock(mu_);
+        TestDomain& d = dom(s.domainUuid);
+        auto it = d.snapshots.find(s.name);
+        if (it == d.snapshots.end())
+            throw noSuchSnapshot(s.name);
+        TestSnapshot& snap = it->second;
+        if (flags & (kDeleteChildren | kDeleteChildrenOnly)) {
+            std::vector<std::string> doomed;
+            for (const auto& [name, other] : d.snapshots)
+                if (isDescendant(d, other, s.name))
+                    doomed.push_back(name);
+            for (const auto& name : doomed) {
+                if (d.currentSnapshot == name)
+                    d.currentSnapshot = s.name;
+                d.snapshots.erase(name);
+                ev.tree.removed(ObjectType::DomainSnapshot, d.uuid(), name);
+            }
+        } else {
+            for (auto& [name, other] : d.snapshots)
+                if (other.def.parent == s.name)
+                    other.def.parent = snap.def.parent;
         }
-    } else {
-        for (auto& [name, other] : d.snapshots)
-            if (other.def.parent == s.name)
-                other.def.parent = snap.def.parent;
+        if (!(flags & kDeleteChildrenOnly)) {
+            if (d.currentSnapshot == s.name)
+                d.currentSnapshot = d.snapshots.count(snap.def.parent) ? snap.def.parent : "";
+            ev.tree.removed(ObjectType::DomainSnapshot, d.uuid(), it->first);
+            d.snapshots.erase(it);
+        }
     }
-    if (flags & kDeleteChildrenOnly)
-        return;
-    if (d.currentSnapshot == s.name)
-        d.currentSnapshot = d.snapshots.count(snap.def.parent) ? snap.def.parent : "";
-    d.snapshots.erase(it);
+    flush(ev);
 }
 
 SnapshotRef TestDriver::snapshotGetParent(const SnapshotRef& s, uint32_t flags)
@@ -413,7 +424,11 @@ void TestDriver::snapshotRevert(const SnapshotRef& s, uint32_t flags)
 
         // libvirt 9.0 stops a running guest and starts it afresh from the
         // snapshot's configuration, which becomes the persistent one too.
+        // The domain keeps its name: it may have been renamed since, and
+        // the name index must go on finding it.
         xml::DomainDef config = snap.domain ? *snap.domain : d.persistentDef();
+        config.name = d.name();
+        DomainProps before(d);
         if (d.active()) {
             stopDomain(d, kShutoffFromSnapshot);
             ev.lifecycle(d.uuid(), ev::Stopped, ev::StoppedFromSnapshot);
@@ -433,6 +448,7 @@ void TestDriver::snapshotRevert(const SnapshotRef& s, uint32_t flags)
             }
         }
         d.currentSnapshot = s.name;
+        noteChanges(ev, before);
     }
     flush(ev);
 }

@@ -175,6 +175,16 @@ void TestStorageDriver::setDef(Pool& p, xml::StoragePoolDef&& def)
         dirByTarget_[p.def.targetPath] = &p;
 }
 
+void TestStorageDriver::volumesShown(const Pool& p, bool shown, testdrv::TreeEvents& tree)
+{
+    for (const auto& [name, v] : p.vols) {
+        if (shown)
+            tree.added(ObjectType::StorageVol, v->key());
+        else
+            tree.removed(ObjectType::StorageVol, v->key());
+    }
+}
+
 void TestStorageDriver::removePool(Pool& p)
 {
     for (const auto& [name, v] : p.vols)
@@ -280,8 +290,11 @@ PoolRef TestStorageDriver::poolCreateXML(const std::string& xml, uint32_t flags)
     checkFlags(flags, 0, "testStoragePoolCreateXML");
     xml::StoragePoolDef def = xml::parseStoragePoolXML(xml);
     PoolRef ref;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
+        auto old = byUuid_.find(def.uuid);
+        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
         Pool& p = addPool(std::move(def), true);
         // libvirt's test driver also fakes a vHBA node device (scsi_host12)
         // for a pool with an fc_host adapter, and removes it on Destroy.
@@ -293,7 +306,10 @@ PoolRef TestStorageDriver::poolCreateXML(const std::string& xml, uint32_t flags)
         p.persistent = false;
         p.active = true;
         ref = p.ref();
+        tree.addedOrFlipped(ObjectType::StoragePool, ref.uuid, before, p.shown());
+        volumesShown(p, true, tree);
     }
+    tree.deliver(sink());
     emitLifecycle(ref.uuid, ev::PoolStarted);
     return ref;
 }
@@ -305,15 +321,20 @@ PoolRef TestStorageDriver::poolDefineXML(const std::string& xml, uint32_t flags)
         = xml::parseStoragePoolXML(xml, (flags & kDefineValidate) ? unsigned(xml::STORAGE_POOL_PARSE_VALIDATE) : 0u);
     setDefaults(def);
     PoolRef ref;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
+        auto old = byUuid_.find(def.uuid);
+        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
         Pool& p = addPool(std::move(def), false);
         // As libvirt's test driver does, this resets the sizes of the
         // definition in force, even a running pool's with volumes in it.
         setDefaults(p.def);
         p.persistent = true;
         ref = p.ref();
+        tree.addedOrFlipped(ObjectType::StoragePool, ref.uuid, before, p.shown());
     }
+    tree.deliver(sink());
     emitLifecycle(ref.uuid, ev::PoolDefined);
     return ref;
 }
@@ -335,14 +356,19 @@ void TestStorageDriver::poolBuild(const std::string& uuid, uint32_t flags)
 void TestStorageDriver::poolCreate(const std::string& uuid, uint32_t flags)
 {
     std::string id;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Pool& p = poolByUuid(uuid);
         checkFlags(flags, 0, "testStoragePoolCreate");
         requireInactive(p);
+        uint32_t before = p.shown();
         p.active = true;
         id = p.uuid();
+        tree.addedOrFlipped(ObjectType::StoragePool, id, before, p.shown());
+        volumesShown(p, true, tree);
     }
+    tree.deliver(sink());
     emitLifecycle(id, ev::PoolStarted);
 }
 
@@ -363,30 +389,41 @@ void TestStorageDriver::poolDelete(const std::string& uuid, uint32_t flags)
 void TestStorageDriver::poolDestroy(const std::string& uuid)
 {
     std::string id;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Pool& p = poolByUuid(uuid);
         requireActive(p);
         // Volumes stay with a stopped pool (unreachable until it starts
         // again); a transient pool goes with them.
+        uint32_t before = p.shown();
         p.active = false;
         id = p.uuid();
-        if (!p.persistent)
+        volumesShown(p, false, tree);
+        if (!p.persistent) {
             removePool(p);
+            tree.removed(ObjectType::StoragePool, id);
+        } else {
+            tree.addedOrFlipped(ObjectType::StoragePool, id, before, p.shown());
+        }
     }
+    tree.deliver(sink());
     emitLifecycle(id, ev::PoolStopped);
 }
 
 void TestStorageDriver::poolUndefine(const std::string& uuid)
 {
     std::string id;
+    testdrv::TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Pool& p = poolByUuid(uuid);
         requireInactive(p);
         id = p.uuid();
-        removePool(p);
+        removePool(p); // its volumes stopped being objects when it stopped
+        tree.removed(ObjectType::StoragePool, id);
     }
+    tree.deliver(sink());
     emitLifecycle(id, ev::PoolUndefined);
 }
 
@@ -407,11 +444,17 @@ void TestStorageDriver::poolRefresh(const std::string& uuid, uint32_t flags)
 
 void TestStorageDriver::poolSetAutostart(const std::string& uuid, bool autostart)
 {
-    std::lock_guard lock(mu_);
-    Pool& p = poolByUuid(uuid);
-    if (!p.persistent)
-        throw testErr(ErrCode::InvalidArg, "pool has no config file");
-    p.autostart = autostart;
+    testdrv::TreeEvents tree;
+    {
+        std::lock_guard lock(mu_);
+        Pool& p = poolByUuid(uuid);
+        if (!p.persistent)
+            throw testErr(ErrCode::InvalidArg, "pool has no config file");
+        uint32_t before = p.shown();
+        p.autostart = autostart;
+        tree.addedOrFlipped(ObjectType::StoragePool, p.uuid(), before, p.shown());
+    }
+    tree.deliver(sink());
 }
 
 PoolInfo TestStorageDriver::poolGetInfo(const std::string& uuid)

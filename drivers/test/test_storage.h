@@ -25,6 +25,9 @@ namespace virtbus {
 namespace xml {
 struct StoragePoolDef;
 }
+namespace testdrv {
+class TreeEvents;
+}
 
 class TestStorageDriver : public StorageDriver {
 public:
@@ -90,6 +93,9 @@ private:
     Pool& addPool(xml::StoragePoolDef&& def, bool checkLive);
     void removePool(Pool& p);
     void setDef(Pool& p, xml::StoragePoolDef&& def);
+    // Volumes are objects only while their pool runs: when a pool starts
+    // they appear, when it stops they go.
+    static void volumesShown(const Pool& p, bool shown, testdrv::TreeEvents& tree);
     // Names the volume after the pool, checks space and key, and adds it.
     VolRef addVol(Pool& p, std::unique_ptr<Vol> v);
 

@@ -2,6 +2,7 @@
 // records and libvirt's constants. Not part of any driver's API.
 #pragma once
 
+#include "test/test_events.h"
 #include "test/test_storage.h"
 #include "xml/storage_pool_xml.h"
 #include "xml/storage_vol_xml.h"
@@ -40,6 +41,15 @@ struct TestStorageDriver::Pool {
     const std::string& uuid() const { return def.uuid; }
     const std::string& name() const { return def.name; }
     PoolRef ref() const { return {def.uuid, def.name}; }
+    // The properties a call can change (Name and UUID are const), as
+    // prop:: bits of those that are true: the bits a call flips are the
+    // ones PropertiesChanged names. A pool without a config file never
+    // autostarts (testStoragePoolGetAutostart).
+    uint32_t shown() const
+    {
+        return (active ? prop::Active : 0u) | (persistent ? prop::Persistent : 0u)
+            | (persistent && autostart ? prop::Autostart : 0u);
+    }
 };
 
 inline VolRef TestStorageDriver::Vol::ref() const { return {def.key, def.name, def.targetPath, pool->uuid()}; }

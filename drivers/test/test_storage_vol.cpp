@@ -81,47 +81,65 @@ VolRef TestStorageDriver::addVol(Pool& p, std::unique_ptr<Vol> v)
 
 VolRef TestStorageDriver::volCreateXML(const std::string& poolUuid, const std::string& xml, uint32_t flags)
 {
-    std::lock_guard lock(mu_);
-    Pool& p = poolByUuid(poolUuid);
-    checkFlags(flags, 0, "testStorageVolCreateXML");
-    requireActive(p);
-    auto v = std::make_unique<Vol>();
-    v->def = xml::parseStorageVolXML(xml, p.def.type);
-    if (p.vols.count(v->def.name))
-        throw testErr(ErrCode::OperationFailed, "storage vol already exists");
-    return addVol(p, std::move(v));
+    VolRef ref;
+    {
+        std::lock_guard lock(mu_);
+        Pool& p = poolByUuid(poolUuid);
+        checkFlags(flags, 0, "testStorageVolCreateXML");
+        requireActive(p);
+        auto v = std::make_unique<Vol>();
+        v->def = xml::parseStorageVolXML(xml, p.def.type);
+        if (p.vols.count(v->def.name))
+            throw testErr(ErrCode::OperationFailed, "storage vol already exists");
+        ref = addVol(p, std::move(v));
+    }
+    if (EventSink* s = sink())
+        s->objectAdded({ObjectType::StorageVol, ref.key, {}});
+    return ref;
 }
 
 VolRef TestStorageDriver::volCreateXMLFrom(
     const std::string& poolUuid, const std::string& xml, const std::string& srcKey, uint32_t flags)
 {
-    std::lock_guard lock(mu_);
-    Pool& p = poolByUuid(poolUuid);
-    // libvirt-dbus looks the source volume up by key before the call.
-    const std::string srcName = volByKey(srcKey).def.name;
-    checkFlags(flags, 0, "testStorageVolCreateXMLFrom");
-    requireActive(p);
-    auto v = std::make_unique<Vol>();
-    v->def = xml::parseStorageVolXML(xml, p.def.type);
-    if (p.vols.count(v->def.name))
-        throw testErr(ErrCode::OperationFailed, "storage vol already exists");
-    // libvirt's test driver looks the source up by name in the target
-    // pool, and copies nothing from it: the clone is its own definition.
-    if (!p.vols.count(srcName))
-        throw testErr(ErrCode::NoStorageVol, "no storage vol with matching name '" + srcName + "'");
-    return addVol(p, std::move(v));
+    VolRef ref;
+    {
+        std::lock_guard lock(mu_);
+        Pool& p = poolByUuid(poolUuid);
+        // libvirt-dbus looks the source volume up by key before the call.
+        const std::string srcName = volByKey(srcKey).def.name;
+        checkFlags(flags, 0, "testStorageVolCreateXMLFrom");
+        requireActive(p);
+        auto v = std::make_unique<Vol>();
+        v->def = xml::parseStorageVolXML(xml, p.def.type);
+        if (p.vols.count(v->def.name))
+            throw testErr(ErrCode::OperationFailed, "storage vol already exists");
+        // libvirt's test driver looks the source up by name in the target
+        // pool, and copies nothing from it: the clone is its own definition.
+        if (!p.vols.count(srcName))
+            throw testErr(ErrCode::NoStorageVol, "no storage vol with matching name '" + srcName + "'");
+        ref = addVol(p, std::move(v));
+    }
+    if (EventSink* s = sink())
+        s->objectAdded({ObjectType::StorageVol, ref.key, {}});
+    return ref;
 }
 
 void TestStorageDriver::volDelete(const std::string& key, uint32_t flags)
 {
-    std::lock_guard lock(mu_);
-    Vol& v = volByKey(key);
-    checkFlags(flags, 0, "testStorageVolDelete");
-    Pool& p = *v.pool;
-    p.def.allocation -= v.allocation();
-    p.def.available = p.def.capacity - p.def.allocation;
-    byKey_.erase(v.key());
-    p.vols.erase(std::string(v.def.name)); // destroys v: erase by a copy of the name
+    std::string gone;
+    {
+        std::lock_guard lock(mu_);
+        Vol& v = volByKey(key);
+        checkFlags(flags, 0, "testStorageVolDelete");
+        Pool& p = *v.pool;
+        p.def.allocation -= v.allocation();
+        p.def.available = p.def.capacity - p.def.allocation;
+        gone = v.key();
+        byKey_.erase(gone);
+        p.vols.erase(std::string(v.def.name)); // destroys v: erase by a copy of the name
+    }
+    if (EventSink* s = sink())
+        s->objectRemoved({ObjectType::StorageVol, gone, {}});
 }
 
 // ---- lookups ----

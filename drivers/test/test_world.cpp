@@ -159,7 +159,8 @@ void TestDriver::buildWorld()
 {
     xml::DomainDef def = xml::parseDomainXML(kDefaultDomain, xml::PARSE_INACTIVE);
     postParse(def);
-    TestDomain& d = *addDomain(std::move(def), false).dom;
+    Events none; // the world exists before anyone can listen
+    TestDomain& d = *addDomain(std::move(def), false, none).dom;
     d.persistent = true;
     startDomain(d, kRunningBooted);
     // testParseDomains overrides the reason with the runstate's 0.

@@ -165,6 +165,14 @@ class ObjectsTestCase(h.DaemonTestCase):
         self.collector.drain()
         self.assertEqual(self.collector.signals, [], "no signal expected")
 
+    def assertNoLibvirtSignals(self):
+        """No org.libvirt signal; the object tree's own (ObjectManager,
+        PropertiesChanged) are test_properties_changed.py's concern."""
+        self.collector.drain()
+        self.assertEqual([s for s in self.collector.signals if s[0].startswith("org.libvirt.")], [],
+                         "no org.libvirt signal expected")
+        self.collector.clear()
+
     # ---- scratch objects ----
 
     def define_network(self, start=False, bridge=None):

@@ -127,7 +127,7 @@ class TestStoragePools(ObjectsTestCase):
         active, _, _ = self.define_pool(start=True)
         self.call(inactive, PROPS_IFACE, "Set", "ssv", POOL_IFACE, "Autostart", True)
         self.assertIs(bool(self.pprop(inactive, "Autostart")), True)
-        self.assertNoSignals()
+        self.assertNoLibvirtSignals()
         all_ = self.list_pools()
         self.assertEqual(sorted([POOL_PATH, inactive, active]), all_)
         self.assertEqual(self.list_pools(PL_INACTIVE), [inactive])
@@ -189,7 +189,7 @@ class TestStorageVolumes(ObjectsTestCase):
         key = "/default-pool/v1.img"
         self.assertEqual(path, vol_path(key))
         self.assertEqual(path, CONN_PATH + "/storagevol/_2fdefault_2dpool_2fv1_2eimg")
-        self.assertNoSignals()
+        self.assertNoLibvirtSignals()
         self.assertEqual(self.list_vols(), [path])
         self.assertEqual(str(self.vprop(path, "Name")), "v1.img")
         self.assertEqual(str(self.vprop(path, "Key")), key)
@@ -211,7 +211,7 @@ class TestStorageVolumes(ObjectsTestCase):
         self.assertEqual(int(pxml.findtext("allocation")), 4096)
 
         self.vol(path, "Delete", "u", 0)
-        self.assertNoSignals()
+        self.assertNoLibvirtSignals()
         self.assertEqual(self.list_vols(), [])
         self.assertEqual(self.pool_info(), (POOL_RUNNING, POOL_CAPACITY, 0, POOL_CAPACITY))
         with self.assertLibvirtError(

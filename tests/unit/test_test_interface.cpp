@@ -337,6 +337,19 @@ TEST_F(TestInterface, RollbackRestoresDefinitionsInactive)
     EXPECT_EQ(drv.ifaceGetXMLDesc(kMac, 0), kEth1Xml);
 }
 
+TEST_F(TestInterface, AnotherInterfaceAtAMacIsAnotherObject)
+{
+    // Name is const on the bus, so a MAC that another interface takes over
+    // is reported gone and back, never as a changed Name.
+    drv.changeBegin(0);
+    drv.ifaceUndefine(kMac);
+    drv.ifaceDefineXML(eth("eth9", kMac), 0);
+    EXPECT_EQ(sink.take(), (Strings{"-aa:bb:cc:dd:ee:ff", "+aa:bb:cc:dd:ee:ff"}));
+    drv.changeRollback(0);
+    EXPECT_EQ(sink.take(), (Strings{"-aa:bb:cc:dd:ee:ff", "+aa:bb:cc:dd:ee:ff"}));
+    EXPECT_EQ(drv.ifaceSummary(kMac).name, "eth1");
+}
+
 TEST_F(TestInterface, CommitKeepsChanges)
 {
     drv.changeBegin(0);
