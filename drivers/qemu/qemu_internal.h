@@ -90,6 +90,9 @@ void checkDomainName(const std::string& name);
 std::vector<pid_t> vcpuThreads(Monitor& mon);
 // The QOM path of the balloon device, "" without a virtio balloon.
 std::string balloonPath(const xml::DomainDef& def);
+// <vcpupin> and the balloon statistics period, applied while a starting
+// guest is still paused (qemu_tuning.cpp).
+void applyBootTuning(Monitor& mon, const xml::DomainDef& def);
 // utime and stime of a process or thread (a /proc/.../stat file), in ns.
 std::pair<uint64_t, uint64_t> cpuTimes(const std::string& statPath);
 

@@ -280,6 +280,12 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
                 d->live->devices.consoles[0].type == "pty" && !d->live->devices.serials[0].sources.empty())
                 d->live->devices.consoles[0].sources = d->live->devices.serials[0].sources;
         }
+        xml::DomainDef started;
+        {
+            std::lock_guard lock(mu_);
+            started = *d->live;
+        }
+        qemu::applyBootTuning(*mon, started);
         if (!(flags & kStartPaused))
             mon->execute("cont");
     } catch (const std::exception& e) {

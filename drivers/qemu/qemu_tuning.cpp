@@ -94,6 +94,35 @@ std::vector<pid_t> vcpuThreads(Monitor& mon)
     return out;
 }
 
+// What the definition asks of a guest that QEMU's command line cannot
+// say: <vcpupin> affinities and the balloon's statistics period. Applied
+// while the guest is still paused at start.
+void applyBootTuning(Monitor& mon, const xml::DomainDef& def)
+{
+    if (!def.cputune.vcpupins.empty()) {
+        std::vector<pid_t> threads = vcpuThreads(mon);
+        for (const auto& pin : def.cputune.vcpupins) {
+            if (pin.vcpu >= threads.size() || threads[pin.vcpu] <= 0)
+                throw makeError(ErrCode::OperationInvalid, ErrDomain::Qemu,
+                                "failed to find thread of vcpu " + std::to_string(pin.vcpu));
+            std::vector<bool> map = domain::parseCpuset(pin.cpuset);
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            for (size_t i = 0; i < map.size() && i < CPU_SETSIZE; ++i)
+                if (map[i])
+                    CPU_SET(i, &set);
+            if (sched_setaffinity(threads[pin.vcpu], sizeof set, &set) != 0)
+                throw systemError(ErrDomain::Qemu,
+                                  "cannot set CPU affinity on process " + std::to_string(threads[pin.vcpu]), errno);
+        }
+    }
+    std::string path = balloonPath(def);
+    if (!path.empty() && def.devices.memballoon->statsPeriod && *def.devices.memballoon->statsPeriod > 0)
+        mon.execute("qom-set", json::Object{{"path", path},
+                                            {"property", "guest-stats-polling-interval"},
+                                            {"value", json::Value(int64_t(*def.devices.memballoon->statsPeriod))}});
+}
+
 std::string balloonPath(const xml::DomainDef& def)
 {
     if (!hasVirtioBalloon(def) || def.devices.memballoon->info.alias.empty())

@@ -198,6 +198,12 @@ class Tuning(E2ETestCase):
         self.assertEqual(int(st["vcpu.current"]), 2)
         self.assertEqual(int(st["vcpu.maximum"]), 4)
         self.assertIn("vcpu.1.time", st)
+        # <vcpupin vcpu='1' cpuset='0'/> took effect at boot: one thread of
+        # the new QEMU (vCPU 1's) runs on CPU 0 alone.
+        pid = self.env.qemu_pid(name)
+        pinned = [t for t in os.listdir(f"/proc/{pid}/task") if os.sched_getaffinity(int(t)) == {0}]
+        if os.cpu_count() > 1:
+            self.assertEqual(len(pinned), 1, "the vcpupin of the definition is applied at start")
         with self.assertLibvirtError("hotplug is not supported"):
             self.env.dom(path, "SetVcpus", "uu", 3, AFFECT_LIVE)
 
