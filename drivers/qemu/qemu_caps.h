@@ -106,6 +106,10 @@ private:
     std::map<std::string, std::shared_ptr<Entry>> entries_;
 };
 
+// Kills every probe running now and makes later ones fail at once: a
+// stopping daemon must not wait for QEMU to answer a probe.
+void cancelProbes();
+
 // Parses / formats the cache file (exposed for unit tests).
 std::string capsToJson(const EmulatorCaps& caps, const std::string& identity);
 std::optional<EmulatorCaps> capsFromJson(const std::string& text, const std::string& identity);

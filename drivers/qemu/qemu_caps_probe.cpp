@@ -20,6 +20,8 @@
 #include <fstream>
 #include <functional>
 #include <stdexcept>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "error.h"
@@ -72,6 +74,7 @@ private:
 class Child {
 public:
     explicit Child(pid_t pid) : pid_(pid) { }
+    pid_t pid() const { return pid_; }
     ~Child() { kill(); }
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
@@ -226,6 +229,30 @@ std::string readLog(const std::string& path)
     return text;
 }
 
+// Probes running now, so a stopping daemon can end them at once instead of
+// waiting up to a second for each (see cancelProbes()).
+std::mutex gProbesMu;
+std::set<pid_t> gProbes;
+bool gProbesCancelled = false;
+
+struct ProbeRegistration {
+    explicit ProbeRegistration(pid_t pid) : pid_(pid)
+    {
+        std::lock_guard lock(gProbesMu);
+        if (gProbesCancelled)
+            ::kill(pid_, SIGKILL);
+        gProbes.insert(pid_);
+    }
+    ~ProbeRegistration()
+    {
+        std::lock_guard lock(gProbesMu);
+        gProbes.erase(pid_);
+    }
+    ProbeRegistration(const ProbeRegistration&) = delete;
+    ProbeRegistration& operator=(const ProbeRegistration&) = delete;
+    pid_t pid_;
+};
+
 // Starts `binary` with the probe arguments plus `extra`, runs `ask` on its
 // monitor, then makes it quit. Throws ProbeFailure with QEMU's own words.
 void runQemu(EventLoop& loop, const std::string& binary, const std::vector<std::string>& extra,
@@ -238,6 +265,7 @@ void runQemu(EventLoop& loop, const std::string& binary, const std::vector<std::
         "-qmp", "unix:" + sock + ",server=on,wait=off"};
     args.insert(args.end(), extra.begin(), extra.end());
     Child child(spawn(args, log));
+    ProbeRegistration registered(child.pid());
 
     std::string failure;
     bool died = false;
@@ -398,6 +426,14 @@ std::shared_ptr<const EmulatorCaps> CapsCache::probe(const std::string& binary)
         caps->kvmNote = std::string("KVM probe failed: ") + e.what();
     }
     return caps;
+}
+
+void cancelProbes()
+{
+    std::lock_guard lock(gProbesMu);
+    gProbesCancelled = true;
+    for (pid_t pid : gProbes)
+        ::kill(pid, SIGKILL);
 }
 
 } // namespace virtbus::qemu

@@ -90,6 +90,9 @@ QemuDriver::~QemuDriver()
         std::lock_guard lock(bgMu_);
         bgStop_ = true;
     }
+    // The background thread may be probing an emulator (up to a second):
+    // end the probe rather than wait for it.
+    qemu::cancelProbes();
     bgCv_.notify_all();
     bgThread_.join();
     // Guests keep running: only our watches go. AUTODESTROY guests were

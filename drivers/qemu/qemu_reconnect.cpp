@@ -24,6 +24,11 @@ void QemuDriver::start()
         // Probe every emulator once now, so the first define or start does
         // not pay for it and Version has an answer.
         for (const auto& bin : qemu::CapsCache::findEmulators()) {
+            {
+                std::lock_guard lock(bgMu_);
+                if (bgStop_)
+                    return;
+            }
             try {
                 auto caps = caps_->get(bin);
                 if (!version_.load())
@@ -31,6 +36,11 @@ void QemuDriver::start()
             } catch (const std::exception& e) {
                 fprintf(stderr, "<4>qemu: cannot probe %s: %s\n", bin.c_str(), e.what());
             }
+        }
+        {
+            std::lock_guard lock(bgMu_);
+            if (bgStop_)
+                return;
         }
         autostartAll();
     });
