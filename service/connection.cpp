@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "paths.h"
+#include "property_gate.h"
 
 namespace virtbus {
 
@@ -19,26 +20,26 @@ Overloaded(T...) -> Overloaded<T...>;
 
 } // namespace
 
-Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatcher* dispatcher)
-    : bus_(sd_bus_ref(bus)),
-      driver_(std::move(driver)),
-      path_(std::string(paths::Root) + "/" + driver_->name()),
-      connect_(*this),
-      domain_(*this),
-      snapshot_(*this),
-      network_(*this),
-      pool_(*this),
-      vol_(*this),
-      iface_(*this),
-      nodedev_(*this),
-      secret_(*this),
-      nwfilter_(*this)
+Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatcher* dispatcher) :
+    bus_(sd_bus_ref(bus)),
+    driver_(std::move(driver)),
+    path_(std::string(paths::Root) + "/" + driver_->name()),
+    connect_(*this),
+    domain_(*this),
+    snapshot_(*this),
+    network_(*this),
+    pool_(*this),
+    vol_(*this),
+    iface_(*this),
+    nodedev_(*this),
+    secret_(*this),
+    nwfilter_(*this)
 {
     EventSink* sink = this;
     if (dispatcher) {
         threadSink_ = std::make_unique<BusThreadSink>(*dispatcher, *this);
         sink = threadSink_.get();
-        for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*>{
+        for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {
                  &connect_, &domain_, &snapshot_, &network_, &pool_, &vol_, &iface_, &nodedev_, &secret_, &nwfilter_})
             s->setDispatcher(dispatcher);
     }
@@ -55,6 +56,9 @@ Connection::~Connection()
 {
     for (auto* s : slots_)
         sd_bus_slot_unref(s);
+    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {
+             &connect_, &domain_, &snapshot_, &network_, &pool_, &vol_, &iface_, &nodedev_, &secret_, &nwfilter_})
+        s->setAuthorizer(nullptr);
     // The driver goes first: its threads may still report events, through
     // sinks that must outlive them.
     driver_.reset();
@@ -67,70 +71,118 @@ void Connection::addKind(ObjectKind kind)
     registerKind(bus_, *kinds_.back(), slots_);
 }
 
-// GetAll on the connection (libvirt-dbus's double-wrapped values) and
+// Property access on the connection (see property_gate.h) and
 // ObjectManager.GetManagedObjects (standard single variants), answered here
-// because sd-bus's own versions know neither the wrapping nor our
-// prefix-only enumerators.
+// because sd-bus's own version knows neither our prefix-only enumerators
+// nor who may see what.
 int Connection::connectFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
 {
     auto* self = static_cast<Connection*>(userdata);
-    if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
-        return self->answerManagedObjects(m);
-    if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "GetAll"))
-        return 0;
-    const char* iface = nullptr;
-    int r = sd_bus_message_read_basic(m, 's', &iface);
-    bool ours = r > 0 && iface && std::strcmp(iface, glue::ConnectServer::interfaceName) == 0;
-    sd_bus_message_rewind(m, true);
-    if (!ours)
-        return 0;
-    return answerGetAll(m, [self](sd_bus_message* reply) {
-        self->connect_.appendAllProperties(reply, self->path_.c_str(), true);
-    });
+    if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")) {
+        self->answerManagedObjects(m);
+        return 1;
+    }
+    return gateProperties(m, self->connect_, glue::ConnectServer::interfaceName);
 }
 
-int Connection::answerManagedObjects(sd_bus_message* m)
+void Connection::enableAuthorization(Polkit& polkit)
 {
-    sd_bus_message* reply = nullptr;
-    int r = sd_bus_message_new_method_return(m, &reply);
-    if (r < 0)
-        return r;
-    try {
-        bus::check(sd_bus_message_open_container(reply, 'a', "{oa{sa{sv}}}"), "open");
-        for (const auto& kind : kinds_) {
-            std::vector<std::string> objects;
-            try {
-                objects = kind->list();
-            } catch (const VirtError&) {
-                continue; // a driver without this kind has no such objects
-            }
-            for (const auto& p : objects) {
-                bus::check(sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}"), "open entry");
-                bus::check(sd_bus_message_append_basic(reply, 'o', p.c_str()), "append path");
-                bus::check(sd_bus_message_open_container(reply, 'a', "{sa{sv}}"), "open interfaces");
-                bus::check(sd_bus_message_open_container(reply, 'e', "sa{sv}"), "open interface");
-                bus::check(sd_bus_message_append_basic(reply, 's', kind->interface), "append interface");
-                bus::check(sd_bus_message_open_container(reply, 'a', "{sv}"), "open properties");
-                kind->properties->appendAllProperties(reply, p.c_str(), false);
-                for (int i = 0; i < 4; ++i)
-                    bus::check(sd_bus_message_close_container(reply), "close");
-            }
+    authorizer_ = std::make_unique<ConnectionAuthorizer>(polkit, *this);
+    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {
+             &connect_, &domain_, &snapshot_, &network_, &pool_, &vol_, &iface_, &nodedev_, &secret_, &nwfilter_})
+        s->setAuthorizer(authorizer_.get());
+}
+
+// With an authorizer, the caller sees the objects it may getattr, and of
+// each the properties it may read, like ListDomains + GetAll would show.
+void Connection::answerManagedObjects(sd_bus_message* m)
+{
+    struct Listed {
+        ObjectKind* kind;
+        std::vector<std::string> paths;
+        std::vector<bool> visible, readable;
+    };
+    auto listed = std::make_shared<std::vector<Listed>>();
+    for (const auto& kind : kinds_) {
+        try {
+            listed->push_back({kind.get(), kind->list(), {}, {}});
+        } catch (const VirtError&) {
+            // a driver without this kind has no such objects
         }
-        bus::check(sd_bus_message_close_container(reply), "close");
-        r = sd_bus_send(nullptr, reply, nullptr);
-    } catch (...) {
-        bus::replyException(m, std::current_exception());
-        r = 1;
     }
-    sd_bus_message_unref(reply);
-    return r < 0 ? r : 1;
+    auto send = [this, listed](sd_bus_message* call) {
+        sd_bus_message* reply = nullptr;
+        if (sd_bus_message_new_method_return(call, &reply) < 0)
+            return;
+        try {
+            bus::check(sd_bus_message_open_container(reply, 'a', "{oa{sa{sv}}}"), "open");
+            for (const auto& l : *listed)
+                appendManaged(reply, l.kind, l.paths, l.visible, l.readable);
+            bus::check(sd_bus_message_close_container(reply), "close");
+            sd_bus_send(nullptr, reply, nullptr);
+        } catch (...) {
+            bus::replyException(call, std::current_exception());
+        }
+        sd_bus_message_unref(reply);
+    };
+    if (!authorizer_) {
+        send(m);
+        return;
+    }
+    sd_bus_message_ref(m);
+    auto left = std::make_shared<size_t>(listed->size() * 2 + 1);
+    auto step = [m, left, send] {
+        if (--*left == 0) {
+            send(m);
+            sd_bus_message_unref(m);
+        }
+    };
+    for (auto& l : *listed) {
+        authorizer_->checkPaths(m, l.kind->aclObject, "getattr", l.paths, [&l, step](std::vector<bool> ok) {
+            l.visible = std::move(ok);
+            step();
+        });
+        authorizer_->checkPaths(m, l.kind->aclObject, "read", l.paths, [&l, step](std::vector<bool> ok) {
+            l.readable = std::move(ok);
+            step();
+        });
+    }
+    step();
+}
+
+void Connection::appendManaged(sd_bus_message* reply, ObjectKind* kind, const std::vector<std::string>& paths,
+    const std::vector<bool>& visible, const std::vector<bool>& readable)
+{
+    bool checked = !visible.empty() || !readable.empty();
+    for (size_t i = 0; i < paths.size(); ++i) {
+        if (checked && !visible[i])
+            continue;
+        // Properties need at most getattr and read (permissions.table).
+        bool canRead = !checked || readable[i];
+        bus::PropertyFilter only = [kind, canRead](const char* name) {
+            for (const auto& c : kind->properties->propertyChecks(name, false))
+                if (std::strcmp(c.permission, "getattr") != 0 && !(canRead && std::strcmp(c.permission, "read") == 0))
+                    return false;
+            return true;
+        };
+        const char* p = paths[i].c_str();
+        bus::check(sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}"), "open entry");
+        bus::check(sd_bus_message_append_basic(reply, 'o', p), "append path");
+        bus::check(sd_bus_message_open_container(reply, 'a', "{sa{sv}}"), "open interfaces");
+        bus::check(sd_bus_message_open_container(reply, 'e', "sa{sv}"), "open interface");
+        bus::check(sd_bus_message_append_basic(reply, 's', kind->interface), "append interface");
+        bus::check(sd_bus_message_open_container(reply, 'a', "{sv}"), "open properties");
+        kind->properties->appendAllProperties(reply, p, false, checked ? &only : nullptr);
+        for (int j = 0; j < 4; ++j)
+            bus::check(sd_bus_message_close_container(reply), "close");
+    }
 }
 
 void Connection::publish()
 {
     sd_bus_slot* s = nullptr;
     int r = sd_bus_add_object_vtable(bus_, &s, path_.c_str(), glue::ConnectServer::interfaceName,
-                                     glue::ConnectServer::vtable(), static_cast<glue::ConnectServer*>(&connect_));
+        glue::ConnectServer::vtable(), static_cast<glue::ConnectServer*>(&connect_));
     if (r < 0)
         throw std::runtime_error(std::string("cannot register Connect: ") + strerror(-r));
     slots_.push_back(s);
@@ -145,36 +197,36 @@ void Connection::publish()
 
     Driver* d = driver_.get();
     std::string conn = path_;
-    addKind({path_ + "/domain", glue::DomainServer::interfaceName, glue::DomainServer::vtable(),
-             static_cast<glue::DomainServer*>(&domain_), &domain_,
-             [d, conn](std::string_view p) {
-                 auto uuid = paths::domainUuid(conn, p);
-                 return uuid && d->domainExists(*uuid);
-             },
-             [this, d] {
-                 std::vector<std::string> out;
-                 for (const auto& dom : d->listDomains(0))
-                     out.push_back(domainPath(dom.uuid));
-                 return out;
-             }});
-    addKind({path_ + "/domainsnapshot", glue::DomainSnapshotServer::interfaceName,
-             glue::DomainSnapshotServer::vtable(), static_cast<glue::DomainSnapshotServer*>(&snapshot_), &snapshot_,
-             [d, conn](std::string_view p) {
-                 auto key = paths::snapshotKey(conn, p);
-                 return key && d->snapshotExists(key->uuid, key->name);
-             },
-             [this, d] {
-                 std::vector<std::string> out;
-                 for (const auto& dom : d->listDomains(0)) {
-                     try {
-                         for (const auto& snap : d->domainListSnapshots(dom.uuid, 0))
-                             out.push_back(snapshotPath(snap));
-                     } catch (const VirtError&) {
-                         // A driver without snapshots has no snapshot objects.
-                     }
-                 }
-                 return out;
-             }});
+    addKind({path_ + "/domain", glue::DomainServer::interfaceName, "domain", glue::DomainServer::vtable(),
+        static_cast<glue::DomainServer*>(&domain_), &domain_,
+        [d, conn](std::string_view p) {
+            auto uuid = paths::domainUuid(conn, p);
+            return uuid && d->domainExists(*uuid);
+        },
+        [this, d] {
+            std::vector<std::string> out;
+            for (const auto& dom : d->listDomains(0))
+                out.push_back(domainPath(dom.uuid));
+            return out;
+        }});
+    addKind({path_ + "/domainsnapshot", glue::DomainSnapshotServer::interfaceName, "domain",
+        glue::DomainSnapshotServer::vtable(), static_cast<glue::DomainSnapshotServer*>(&snapshot_), &snapshot_,
+        [d, conn](std::string_view p) {
+            auto key = paths::snapshotKey(conn, p);
+            return key && d->snapshotExists(key->uuid, key->name);
+        },
+        [this, d] {
+            std::vector<std::string> out;
+            for (const auto& dom : d->listDomains(0)) {
+                try {
+                    for (const auto& snap : d->domainListSnapshots(dom.uuid, 0))
+                        out.push_back(snapshotPath(snap));
+                } catch (const VirtError&) {
+                    // A driver without snapshots has no snapshot objects.
+                }
+            }
+            return out;
+        }});
     publishObjectKinds();
     logInfo("published %s (%s)", path_.c_str(), driver_->uri().c_str());
 }
@@ -242,89 +294,82 @@ void Connection::publishObjectKinds()
             return k && exists(*k);
         };
     };
-    addKind({path_ + "/network", glue::NetworkServer::interfaceName, glue::NetworkServer::vtable(),
-             static_cast<glue::NetworkServer*>(&network_), &network_,
-             uuidKind("network", [d](const std::string& k) { return d->networks().networkExists(k); }),
-             [this, d] {
-                 return listOrNone([&] {
-                     std::vector<std::string> out;
-                     for (const auto& n : d->networks().listNetworks(0))
-                         out.push_back(networkPath(n.uuid));
-                     return out;
-                 });
-             }});
-    addKind({path_ + "/storagepool", glue::StoragePoolServer::interfaceName, glue::StoragePoolServer::vtable(),
-             static_cast<glue::StoragePoolServer*>(&pool_), &pool_,
-             uuidKind("storagepool", [d](const std::string& k) { return d->storage().poolExists(k); }),
-             [this, d] {
-                 return listOrNone([&] {
-                     std::vector<std::string> out;
-                     for (const auto& p : d->storage().listStoragePools(0))
-                         out.push_back(poolPath(p.uuid));
-                     return out;
-                 });
-             }});
-    addKind({path_ + "/storagevol", glue::StorageVolServer::interfaceName, glue::StorageVolServer::vtable(),
-             static_cast<glue::StorageVolServer*>(&vol_), &vol_,
-             keyKind("storagevol", [d](const std::string& k) { return d->storage().volExists(k); }),
-             [this, d] {
-                 return listOrNone([&] {
-                     std::vector<std::string> out;
-                     for (const auto& p : d->storage().listStoragePools(0))
-                         for (const auto& v : listOrNone([&] {
-                                  std::vector<std::string> keys;
-                                  for (const auto& vol : d->storage().poolListVolumes(p.uuid, 0))
-                                      keys.push_back(vol.key);
-                                  return keys;
-                              }))
-                             out.push_back(volPath(v));
-                     return out;
-                 });
-             }});
-    addKind({path_ + "/interface", glue::InterfaceServer::interfaceName, glue::InterfaceServer::vtable(),
-             static_cast<glue::InterfaceServer*>(&iface_), &iface_,
-             keyKind("interface", [d](const std::string& k) { return d->interfaces().ifaceExists(k); }),
-             [this, d] {
-                 return listOrNone([&] {
-                     std::vector<std::string> out;
-                     for (const auto& i : d->interfaces().listInterfaces(0))
-                         out.push_back(interfacePath(i.mac));
-                     return out;
-                 });
-             }});
-    addKind({path_ + "/nodedev", glue::NodeDeviceServer::interfaceName, glue::NodeDeviceServer::vtable(),
-             static_cast<glue::NodeDeviceServer*>(&nodedev_), &nodedev_,
-             keyKind("nodedev", [d](const std::string& k) { return d->nodeDevices().nodeDeviceExists(k); }),
-             [this, d] {
-                 return listOrNone([&] {
-                     std::vector<std::string> out;
-                     for (const auto& n : d->nodeDevices().listNodeDevices(0))
-                         out.push_back(nodeDevicePath(n));
-                     return out;
-                 });
-             }});
-    addKind({path_ + "/secret", glue::SecretServer::interfaceName, glue::SecretServer::vtable(),
-             static_cast<glue::SecretServer*>(&secret_), &secret_,
-             uuidKind("secret", [d](const std::string& k) { return d->secrets().secretExists(k); }),
-             [this, d] {
-                 return listOrNone([&] {
-                     std::vector<std::string> out;
-                     for (const auto& u : d->secrets().listSecrets(0))
-                         out.push_back(secretPath(u));
-                     return out;
-                 });
-             }});
-    addKind({path_ + "/nwfilter", glue::NWFilterServer::interfaceName, glue::NWFilterServer::vtable(),
-             static_cast<glue::NWFilterServer*>(&nwfilter_), &nwfilter_,
-             uuidKind("nwfilter", [d](const std::string& k) { return d->nwfilters().nwfilterExists(k); }),
-             [this, d] {
-                 return listOrNone([&] {
-                     std::vector<std::string> out;
-                     for (const auto& n : d->nwfilters().listNWFilters(0))
-                         out.push_back(nwfilterPath(n.uuid));
-                     return out;
-                 });
-             }});
+    addKind({path_ + "/network", glue::NetworkServer::interfaceName, "network", glue::NetworkServer::vtable(),
+        static_cast<glue::NetworkServer*>(&network_), &network_,
+        uuidKind("network", [d](const std::string& k) { return d->networks().networkExists(k); }), [this, d] {
+            return listOrNone([&] {
+                std::vector<std::string> out;
+                for (const auto& n : d->networks().listNetworks(0))
+                    out.push_back(networkPath(n.uuid));
+                return out;
+            });
+        }});
+    addKind({path_ + "/storagepool", glue::StoragePoolServer::interfaceName, "storage-pool",
+        glue::StoragePoolServer::vtable(), static_cast<glue::StoragePoolServer*>(&pool_), &pool_,
+        uuidKind("storagepool", [d](const std::string& k) { return d->storage().poolExists(k); }), [this, d] {
+            return listOrNone([&] {
+                std::vector<std::string> out;
+                for (const auto& p : d->storage().listStoragePools(0))
+                    out.push_back(poolPath(p.uuid));
+                return out;
+            });
+        }});
+    addKind({path_ + "/storagevol", glue::StorageVolServer::interfaceName, "storage-vol",
+        glue::StorageVolServer::vtable(), static_cast<glue::StorageVolServer*>(&vol_), &vol_,
+        keyKind("storagevol", [d](const std::string& k) { return d->storage().volExists(k); }), [this, d] {
+            return listOrNone([&] {
+                std::vector<std::string> out;
+                for (const auto& p : d->storage().listStoragePools(0))
+                    for (const auto& v : listOrNone([&] {
+                             std::vector<std::string> keys;
+                             for (const auto& vol : d->storage().poolListVolumes(p.uuid, 0))
+                                 keys.push_back(vol.key);
+                             return keys;
+                         }))
+                        out.push_back(volPath(v));
+                return out;
+            });
+        }});
+    addKind({path_ + "/interface", glue::InterfaceServer::interfaceName, "interface", glue::InterfaceServer::vtable(),
+        static_cast<glue::InterfaceServer*>(&iface_), &iface_,
+        keyKind("interface", [d](const std::string& k) { return d->interfaces().ifaceExists(k); }), [this, d] {
+            return listOrNone([&] {
+                std::vector<std::string> out;
+                for (const auto& i : d->interfaces().listInterfaces(0))
+                    out.push_back(interfacePath(i.mac));
+                return out;
+            });
+        }});
+    addKind({path_ + "/nodedev", glue::NodeDeviceServer::interfaceName, "node-device", glue::NodeDeviceServer::vtable(),
+        static_cast<glue::NodeDeviceServer*>(&nodedev_), &nodedev_,
+        keyKind("nodedev", [d](const std::string& k) { return d->nodeDevices().nodeDeviceExists(k); }), [this, d] {
+            return listOrNone([&] {
+                std::vector<std::string> out;
+                for (const auto& n : d->nodeDevices().listNodeDevices(0))
+                    out.push_back(nodeDevicePath(n));
+                return out;
+            });
+        }});
+    addKind({path_ + "/secret", glue::SecretServer::interfaceName, "secret", glue::SecretServer::vtable(),
+        static_cast<glue::SecretServer*>(&secret_), &secret_,
+        uuidKind("secret", [d](const std::string& k) { return d->secrets().secretExists(k); }), [this, d] {
+            return listOrNone([&] {
+                std::vector<std::string> out;
+                for (const auto& u : d->secrets().listSecrets(0))
+                    out.push_back(secretPath(u));
+                return out;
+            });
+        }});
+    addKind({path_ + "/nwfilter", glue::NWFilterServer::interfaceName, "nwfilter", glue::NWFilterServer::vtable(),
+        static_cast<glue::NWFilterServer*>(&nwfilter_), &nwfilter_,
+        uuidKind("nwfilter", [d](const std::string& k) { return d->nwfilters().nwfilterExists(k); }), [this, d] {
+            return listOrNone([&] {
+                std::vector<std::string> out;
+                for (const auto& n : d->nwfilters().listNWFilters(0))
+                    out.push_back(nwfilterPath(n.uuid));
+                return out;
+            });
+        }});
 }
 
 std::pair<std::string, const char*> Connection::locate(const ObjectId& id) const
@@ -364,9 +409,14 @@ void Connection::objectRemoved(const ObjectId& id)
 void Connection::propertiesChanged(const ObjectId& id, uint32_t props)
 {
     static constexpr std::pair<uint32_t, const char*> names[] = {
-        {prop::Active, "Active"}, {prop::Id, "Id"},           {prop::Persistent, "Persistent"},
-        {prop::Autostart, "Autostart"}, {prop::Name, "Name"}, {prop::Updated, "Updated"},
-        {prop::OSType, "OSType"}, {prop::SchedulerType, "SchedulerType"},
+        {prop::Active, "Active"},
+        {prop::Id, "Id"},
+        {prop::Persistent, "Persistent"},
+        {prop::Autostart, "Autostart"},
+        {prop::Name, "Name"},
+        {prop::Updated, "Updated"},
+        {prop::OSType, "OSType"},
+        {prop::SchedulerType, "SchedulerType"},
     };
     auto [p, iface] = locate(id);
     std::vector<char*> list;
@@ -383,14 +433,14 @@ void Connection::propertiesChanged(const ObjectId& id, uint32_t props)
 
 void Connection::networkLifecycle(const std::string& uuid, int32_t event)
 {
-    int r = glue::emitConnectNetworkEvent(bus_, path_.c_str(), bus::ObjectPath{networkPath(uuid)}, event);
+    int r = glue::emitConnectNetworkEvent(bus_, path_.c_str(), bus::ObjectPath {networkPath(uuid)}, event);
     if (r < 0)
         logWarning("cannot emit NetworkEvent: %s", strerror(-r));
 }
 
 void Connection::storagePoolLifecycle(const std::string& uuid, int32_t event, int32_t detail)
 {
-    int r = glue::emitConnectStoragePoolEvent(bus_, path_.c_str(), bus::ObjectPath{poolPath(uuid)}, event, detail);
+    int r = glue::emitConnectStoragePoolEvent(bus_, path_.c_str(), bus::ObjectPath {poolPath(uuid)}, event, detail);
     if (r < 0)
         logWarning("cannot emit StoragePoolEvent: %s", strerror(-r));
 }
@@ -404,22 +454,22 @@ void Connection::storagePoolRefresh(const std::string& uuid)
 
 void Connection::nodeDeviceLifecycle(const std::string& name, int32_t event, int32_t detail)
 {
-    int r = glue::emitConnectNodeDeviceEvent(bus_, path_.c_str(), bus::ObjectPath{nodeDevicePath(name)}, event,
-                                             detail);
+    int r
+        = glue::emitConnectNodeDeviceEvent(bus_, path_.c_str(), bus::ObjectPath {nodeDevicePath(name)}, event, detail);
     if (r < 0)
         logWarning("cannot emit NodeDeviceEvent: %s", strerror(-r));
 }
 
 void Connection::secretLifecycle(const std::string& uuid, int32_t event, int32_t detail)
 {
-    int r = glue::emitConnectSecretEvent(bus_, path_.c_str(), bus::ObjectPath{secretPath(uuid)}, event, detail);
+    int r = glue::emitConnectSecretEvent(bus_, path_.c_str(), bus::ObjectPath {secretPath(uuid)}, event, detail);
     if (r < 0)
         logWarning("cannot emit SecretEvent: %s", strerror(-r));
 }
 
 void Connection::domainLifecycle(const std::string& uuid, int32_t event, int32_t detail)
 {
-    int r = glue::emitConnectDomainEvent(bus_, path_.c_str(), bus::ObjectPath{domainPath(uuid)}, event, detail);
+    int r = glue::emitConnectDomainEvent(bus_, path_.c_str(), bus::ObjectPath {domainPath(uuid)}, event, detail);
     if (r < 0)
         logWarning("cannot emit DomainEvent: %s", strerror(-r));
 }
@@ -429,13 +479,11 @@ void Connection::domainSignal(const std::string& uuid, const DomainSignal& signa
     std::string p = domainPath(uuid);
     const char* dp = p.c_str();
     int r = std::visit(
-        Overloaded{
+        Overloaded {
             [&](const sig::BalloonChange& s) { return glue::emitDomainBalloonChange(bus_, dp, s.actual); },
             [&](const sig::DeviceAdded& s) { return glue::emitDomainDeviceAdded(bus_, dp, s.device); },
             [&](const sig::DeviceRemoved& s) { return glue::emitDomainDeviceRemoved(bus_, dp, s.device); },
-            [&](const sig::DeviceRemovalFailed& s) {
-                return glue::emitDomainDeviceRemovalFailed(bus_, dp, s.device);
-            },
+            [&](const sig::DeviceRemovalFailed& s) { return glue::emitDomainDeviceRemovalFailed(bus_, dp, s.device); },
             [&](const sig::MetadataChange& s) { return glue::emitDomainMetadataChange(bus_, dp, s.type, s.nsuri); },
             [&](const sig::Reboot&) { return glue::emitDomainReboot(bus_, dp); },
             [&](const sig::RTCChange& s) { return glue::emitDomainRTCChange(bus_, dp, s.utcoffset); },

@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "adaptors.h"
-#include "object_adaptors.h"
+#include "authz.h"
 #include "driver.h"
 #include "events.h"
+#include "object_adaptors.h"
 #include "object_kind.h"
 #include "workers.h"
 
@@ -33,6 +34,9 @@ public:
     // Registers every vtable, enumerator and filter. Call before the bus
     // name is requested, so clients never see a half-built tree.
     void publish();
+
+    // Every call from now on is checked through polkit (the system bus).
+    void enableAuthorization(Polkit& polkit);
 
     Driver& driver() { return *driver_; }
     const std::string& path() const { return path_; }
@@ -61,7 +65,9 @@ public:
 
 private:
     static int connectFilter(sd_bus_message* m, void* userdata, sd_bus_error*);
-    int answerManagedObjects(sd_bus_message* m);
+    void answerManagedObjects(sd_bus_message* m);
+    static void appendManaged(sd_bus_message* reply, ObjectKind* kind, const std::vector<std::string>& paths,
+        const std::vector<bool>& visible, const std::vector<bool>& readable);
     void addKind(ObjectKind kind);
     void publishObjectKinds();
     // Path and interface of an object of any kind.
@@ -81,6 +87,7 @@ private:
     SecretAdaptor secret_;
     NWFilterAdaptor nwfilter_;
     std::unique_ptr<BusThreadSink> threadSink_;
+    std::unique_ptr<ConnectionAuthorizer> authorizer_;
     std::vector<std::unique_ptr<ObjectKind>> kinds_;
     std::vector<sd_bus_slot*> slots_;
 };

@@ -5,6 +5,7 @@
 //   anything else  -> org.libvirt.Error "internal error: ..."
 #include "error_map.h"
 
+#include "bus/authorizer.h"
 #include "bus/call.h"
 #include "error.h"
 #include "log.h"
@@ -24,6 +25,8 @@ Mapped map(std::exception_ptr e) noexcept
         std::rethrow_exception(e);
     } catch (const VirtError& v) {
         return {"org.libvirt.Error", v.what()};
+    } catch (const bus::AccessDenied& a) {
+        return {SD_BUS_ERROR_ACCESS_DENIED, a.what()};
     } catch (const bus::BusError& b) {
         return {SD_BUS_ERROR_INVALID_ARGS, std::string("invalid arguments: ") + b.what()};
     } catch (const std::bad_alloc&) {

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "connection.h"
 #include "log.h"
+#include "polkit.h"
 #include "qemu/qemu_driver.h"
 #include "test/test_driver.h"
 #include "workers.h"
@@ -24,14 +25,14 @@ enum class BusKind { Default, System, Session };
 void usage(FILE* out)
 {
     fprintf(out,
-            "Usage: virtbusd [OPTION]...\n"
-            "Serve the org.libvirt virtualization API on D-Bus.\n\n"
-            "  --system     use the system bus (default when run as root)\n"
-            "  --session    use the session bus (default otherwise)\n"
-            "  --no-qemu    serve only the test driver (no /org/libvirt/QEMU)\n"
-            "  -v, --verbose  log debug messages\n"
-            "  -h, --help   show this help and exit\n"
-            "  --version    show the version and exit\n");
+        "Usage: virtbusd [OPTION]...\n"
+        "Serve the org.libvirt virtualization API on D-Bus.\n\n"
+        "  --system     use the system bus (default when run as root)\n"
+        "  --session    use the session bus (default otherwise)\n"
+        "  --no-qemu    serve only the test driver (no /org/libvirt/QEMU)\n"
+        "  -v, --verbose  log debug messages\n"
+        "  -h, --help   show this help and exit\n"
+        "  --version    show the version and exit\n");
 }
 
 int run(BusKind kind, bool withQemu)
@@ -67,6 +68,11 @@ int run(BusKind kind, bool withQemu)
         // bus thread. Enough threads that a hung guest does not hold up the
         // others.
         Workers workers(event, 8);
+        // On the system bus every call is checked (permissions.md); the
+        // session bus serves its own user and checks nothing.
+        std::unique_ptr<Polkit> polkit;
+        if (system)
+            polkit = std::make_unique<Polkit>(bus);
         std::vector<std::unique_ptr<Connection>> connections;
         try {
             connections.push_back(std::make_unique<Connection>(bus, std::make_unique<TestDriver>()));
@@ -74,6 +80,8 @@ int run(BusKind kind, bool withQemu)
                 connections.push_back(std::make_unique<Connection>(
                     bus, std::make_unique<QemuDriver>(QemuConfig::fromEnvironment(system)), &workers));
             for (auto& c : connections) {
+                if (polkit)
+                    c->enableAuthorization(*polkit);
                 c->publish();
                 c->driver().start();
             }
@@ -104,6 +112,9 @@ int run(BusKind kind, bool withQemu)
         workers.stop();
         workers.drain();
         connections.clear();
+        if (polkit)
+            logDebug("polkit: %llu queries, %zu verdicts cached at exit",
+                static_cast<unsigned long long>(polkit->queries()), polkit->cached());
     }
     sd_bus_flush_close_unref(bus);
     sd_event_unref(event);
@@ -116,10 +127,13 @@ int main(int argc, char** argv)
 {
     enum { OptSystem = 256, OptSession, OptVersion, OptNoQemu };
     static const option options[] = {
-        {"system", no_argument, nullptr, OptSystem},  {"session", no_argument, nullptr, OptSession},
+        {"system", no_argument, nullptr, OptSystem},
+        {"session", no_argument, nullptr, OptSession},
         {"no-qemu", no_argument, nullptr, OptNoQemu},
-        {"verbose", no_argument, nullptr, 'v'},       {"help", no_argument, nullptr, 'h'},
-        {"version", no_argument, nullptr, OptVersion}, {nullptr, 0, nullptr, 0},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, OptVersion},
+        {nullptr, 0, nullptr, 0},
     };
     BusKind kind = BusKind::Default;
     bool withQemu = true;

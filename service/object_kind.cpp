@@ -6,6 +6,7 @@
 
 #include "bus/call.h"
 #include "error_map.h"
+#include "property_gate.h"
 
 namespace virtbus {
 
@@ -60,23 +61,13 @@ int enumerate(sd_bus*, const char* prefix, void* userdata, char*** nodes, sd_bus
     return *nodes ? 1 : -ENOMEM;
 }
 
-// libvirt-dbus answers Properties.GetAll with every value wrapped twice (a
-// variant holding a variant) and leaves out properties whose getter fails;
-// sd-bus's built-in GetAll does neither. Object callbacks run before
-// sd-bus's own property handling at the same node, so this filter answers
-// GetAll for our interface and lets everything else through.
-int getAllFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
+// Property access of our interface (see property_gate.h), answered before
+// sd-bus's own handling at the same node (object callbacks run first).
+int propertyFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
 {
-    if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "GetAll"))
-        return 0;
     auto* kind = static_cast<ObjectKind*>(userdata);
-    const char* iface = nullptr;
-    int r = sd_bus_message_read_basic(m, 's', &iface);
-    bool ours = r > 0 && iface && std::strcmp(iface, kind->interface) == 0;
-    // sd-bus reads the argument again if we pass the message on.
-    sd_bus_message_rewind(m, true);
     const char* path = sd_bus_message_get_path(m);
-    if (!ours || !path)
+    if (!path || !sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", nullptr))
         return 0;
     try {
         if (!kind->exists(path))
@@ -84,7 +75,7 @@ int getAllFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
     } catch (...) {
         return 0;
     }
-    return answerGetAll(m, [&](sd_bus_message* reply) { kind->properties->appendAllProperties(reply, path, true); });
+    return gateProperties(m, *kind->properties, kind->interface);
 }
 
 void check(int r, const char* what)
@@ -95,34 +86,15 @@ void check(int r, const char* what)
 
 } // namespace
 
-int answerGetAll(sd_bus_message* m, const std::function<void(sd_bus_message*)>& append)
-{
-    sd_bus_message* reply = nullptr;
-    int r = sd_bus_message_new_method_return(m, &reply);
-    if (r < 0)
-        return r;
-    try {
-        bus::check(sd_bus_message_open_container(reply, 'a', "{sv}"), "open a{sv}");
-        append(reply);
-        bus::check(sd_bus_message_close_container(reply), "close a{sv}");
-        r = sd_bus_send(nullptr, reply, nullptr);
-    } catch (...) {
-        bus::replyException(m, std::current_exception());
-        r = 1;
-    }
-    sd_bus_message_unref(reply);
-    return r < 0 ? r : 1;
-}
-
 void registerKind(sd_bus* bus, ObjectKind& kind, std::vector<sd_bus_slot*>& slots)
 {
     sd_bus_slot* s = nullptr;
     check(sd_bus_add_fallback_vtable(bus, &s, kind.prefix.c_str(), kind.interface, kind.vtable, find, &kind),
-          kind.interface);
+        kind.interface);
     slots.push_back(s);
     check(sd_bus_add_node_enumerator(bus, &s, kind.prefix.c_str(), enumerate, &kind), "enumerator");
     slots.push_back(s);
-    check(sd_bus_add_fallback(bus, &s, kind.prefix.c_str(), getAllFilter, &kind), "GetAll filter");
+    check(sd_bus_add_fallback(bus, &s, kind.prefix.c_str(), propertyFilter, &kind), "property filter");
     slots.push_back(s);
 }
 

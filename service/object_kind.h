@@ -1,7 +1,7 @@
 // One kind of child object below a connection (domains, snapshots, ...):
 // one fallback vtable at <conn>/<kind>, whose find callback asks the driver
 // whether the object named by the path exists, one node enumerator, and the
-// GetAll filter. Registering a kind costs the same for 1 or 10,000 objects.
+// property filter. Registering a kind costs the same for 1 or 10,000 objects.
 #pragma once
 
 #include <systemd/sd-bus.h>
@@ -16,10 +16,11 @@
 namespace virtbus {
 
 struct ObjectKind {
-    std::string prefix;            // "<conn>/domain"
-    const char* interface;         // "org.libvirt.Domain"
-    const sd_bus_vtable* vtable;   // generated
-    void* server;                  // generated server base pointer: the handlers' userdata
+    std::string prefix; // "<conn>/domain"
+    const char* interface; // "org.libvirt.Domain"
+    const char* aclObject; // "domain": whose permissions guard it
+    const sd_bus_vtable* vtable; // generated
+    void* server; // generated server base pointer: the handlers' userdata
     bus::PropertySource* properties; // the same object, seen as its properties
     std::function<bool(std::string_view path)> exists;
     std::function<std::vector<std::string>()> list; // every object path of the kind
@@ -28,9 +29,5 @@ struct ObjectKind {
 // Registers `kind` on `bus`, appending the slots it creates to `slots`.
 // `kind` must outlive the slots.
 void registerKind(sd_bus* bus, ObjectKind& kind, std::vector<sd_bus_slot*>& slots);
-
-// Answers Properties.GetAll for `interface` at `path` with `append`; returns
-// sd-bus's handler convention (1 handled, negative errno).
-int answerGetAll(sd_bus_message* m, const std::function<void(sd_bus_message*)>& append);
 
 } // namespace virtbus

@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -25,8 +26,8 @@ void replyError(sd_bus_message* call, const char* name, const std::string& messa
 
 class CallBase {
 public:
-    explicit CallBase(sd_bus_message* m) : m_(sd_bus_message_ref(m)) {}
-    CallBase(CallBase&& o) noexcept : m_(std::exchange(o.m_, nullptr)), d_(std::exchange(o.d_, nullptr)) {}
+    explicit CallBase(sd_bus_message* m) : m_(sd_bus_message_ref(m)) { }
+    CallBase(CallBase&& o) noexcept : m_(std::exchange(o.m_, nullptr)), d_(std::exchange(o.d_, nullptr)) { }
     CallBase& operator=(CallBase&& o) noexcept
     {
         if (this != &o) {
@@ -107,14 +108,23 @@ class Reply : public CallBase {
 public:
     using CallBase::CallBase;
 
+    // Runs `f` on the bus thread with the reply and the values instead of
+    // answering: checks on a result (a lookup's object, a listing's
+    // members) that may themselves wait on polkit. `f` answers.
+    using Intercept = std::function<void(Reply&&, std::tuple<Out...>&&)>;
+    void interceptOk(Intercept f) { intercept_ = std::move(f); }
+
     void ok(const Out&... values)
     {
         if (!m_)
             return;
+        if (intercept_) {
+            divert(std::make_tuple(values...));
+            return;
+        }
         if (d_) {
-            onBus([v = std::make_tuple(values...)](sd_bus_message* m) {
-                std::apply([m](const Out&... x) { sendReturn(m, x...); }, v);
-            });
+            onBus([v = std::make_tuple(values...)](
+                      sd_bus_message* m) { std::apply([m](const Out&... x) { sendReturn(m, x...); }, v); });
             return;
         }
         sendReturn(m_, values...);
@@ -122,6 +132,20 @@ public:
     }
 
 private:
+    void divert(std::tuple<Out...> values)
+    {
+        auto f = std::exchange(intercept_, nullptr);
+        Dispatcher* d = std::exchange(d_, nullptr);
+        if (!d) {
+            f(std::move(*this), std::move(values));
+            return;
+        }
+        // std::function needs copyable state: share the move-only reply.
+        auto self = std::make_shared<Reply>(std::move(*this));
+        auto v = std::make_shared<std::tuple<Out...>>(std::move(values));
+        d->toBus([f = std::move(f), self, v] { f(std::move(*self), std::move(*v)); });
+    }
+
     static void sendReturn(sd_bus_message* m, const Out&... values) noexcept
     {
         sd_bus_message* r = nullptr;
@@ -138,6 +162,8 @@ private:
         }
         sd_bus_message_unref(r);
     }
+
+    Intercept intercept_;
 };
 
 } // namespace virtbus::bus
