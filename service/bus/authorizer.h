@@ -63,12 +63,14 @@ inline void checkResult(Authorizer* a, Reply<ObjectPath>& reply, const char* obj
     reply.interceptOk([a, object, permission](Reply<ObjectPath>&& r, std::tuple<ObjectPath>&& v) {
         auto held = std::make_shared<Reply<ObjectPath>>(std::move(r));
         ObjectPath path = std::get<0>(v);
-        a->checkPaths(held->message(), object, permission, {path.value}, [held, path](std::vector<bool> ok) {
-            if (ok.at(0))
-                held->ok(path);
-            else
-                held->fail(std::make_exception_ptr(AccessDenied("access denied")));
-        });
+        a->checkPaths(
+            held->message(), object, permission, {path.value}, [held, path, object, permission](std::vector<bool> ok) {
+                if (ok.at(0))
+                    held->ok(path);
+                else
+                    held->fail(std::make_exception_ptr(
+                        AccessDenied(std::string("access denied: org.libvirt.api.") + object + "." + permission)));
+            });
     });
 }
 
