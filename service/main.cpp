@@ -5,14 +5,18 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "activity.h"
 #include "config.h"
 #include "connection.h"
 #include "log.h"
+#include "notify.h"
 #include "polkit.h"
 #include "qemu/qemu_driver.h"
 #include "test/test_driver.h"
@@ -22,6 +26,10 @@ namespace {
 
 enum class BusKind { Default, System, Session };
 
+// Without --timeout: a session daemon comes back by D-Bus activation when
+// needed, a system one is a service that stays.
+constexpr long kSessionIdleTimeout = 120;
+
 void usage(FILE* out)
 {
     fprintf(out,
@@ -30,12 +38,27 @@ void usage(FILE* out)
         "  --system     use the system bus (default when run as root)\n"
         "  --session    use the session bus (default otherwise)\n"
         "  --no-qemu    serve only the test driver (no /org/libvirt/QEMU)\n"
+        "  --timeout SECONDS  exit after SECONDS with no call, no call in progress,\n"
+        "               no running domain and no active network or storage pool;\n"
+        "               0: never (default: %ld with --session, 0 with --system)\n"
         "  -v, --verbose  log debug messages\n"
         "  -h, --help   show this help and exit\n"
-        "  --version    show the version and exit\n");
+        "  --version    show the version and exit\n",
+        kSessionIdleTimeout);
 }
 
-int run(BusKind kind, bool withQemu)
+// Calls that reached virtbusd before it gave up the name still get their
+// answer; later ones go to the next instance (D-Bus activation). Bounded, so
+// a client talking to the unique name cannot hold the exit up.
+void releaseName(sd_bus* bus)
+{
+    sd_bus_release_name(bus, "org.libvirt");
+    for (int i = 0; i < 10000; ++i)
+        if (sd_bus_process(bus, nullptr) <= 0)
+            break;
+}
+
+int run(BusKind kind, bool withQemu, long idleTimeout)
 {
     using namespace virtbus;
     sd_event* event = nullptr;
@@ -54,6 +77,9 @@ int run(BusKind kind, bool withQemu)
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     sd_event_add_signal(event, nullptr, SIGTERM, nullptr, nullptr);
     sd_event_add_signal(event, nullptr, SIGINT, nullptr, nullptr);
+    // Pings systemd from the loop itself: a bus thread stuck for WatchdogSec
+    // gets the service restarted. Nothing happens without WATCHDOG_USEC.
+    sd_event_set_watchdog(event, true);
 
     bool system = kind == BusKind::System;
     r = system ? sd_bus_open_system(&bus) : sd_bus_open_user(&bus);
@@ -73,12 +99,27 @@ int run(BusKind kind, bool withQemu)
         std::unique_ptr<Polkit> polkit;
         if (system)
             polkit = std::make_unique<Polkit>(bus);
+        std::unique_ptr<IdleExit> idle;
+        std::unique_ptr<CountingDispatcher> countedWorkers;
         std::vector<std::unique_ptr<Connection>> connections;
+        auto active = [&connections] {
+            ActiveCounts c;
+            for (auto& conn : connections)
+                c += countActive(conn->driver());
+            return c;
+        };
+        ServiceNotifier notifier(event, system ? "system" : "session", active);
+        bus::Dispatcher* dispatcher = &workers;
         try {
+            if (idleTimeout > 0) {
+                idle = std::make_unique<IdleExit>(event, bus, uint64_t(idleTimeout) * 1000000, active);
+                countedWorkers = std::make_unique<CountingDispatcher>(workers, *idle);
+                dispatcher = countedWorkers.get();
+            }
             connections.push_back(std::make_unique<Connection>(bus, std::make_unique<TestDriver>()));
             if (withQemu)
                 connections.push_back(std::make_unique<Connection>(
-                    bus, std::make_unique<QemuDriver>(QemuConfig::fromEnvironment(system)), &workers));
+                    bus, std::make_unique<QemuDriver>(QemuConfig::fromEnvironment(system)), dispatcher));
             for (auto& c : connections) {
                 if (polkit)
                     c->enableAuthorization(*polkit);
@@ -99,13 +140,15 @@ int run(BusKind kind, bool withQemu)
                 rc = 1;
             } else {
                 logInfo("serving org.libvirt on the %s bus", system ? "system" : "session");
+                notifier.ready();
                 r = sd_event_loop(event);
                 if (r < 0) {
                     logError("event loop failed: %s", strerror(-r));
                     rc = 1;
                 }
                 logInfo("shutting down");
-                sd_bus_release_name(bus, "org.libvirt");
+                notifier.stopping();
+                releaseName(bus);
             }
         }
         // Running calls finish before the objects they use go away.
@@ -125,11 +168,12 @@ int run(BusKind kind, bool withQemu)
 
 int main(int argc, char** argv)
 {
-    enum { OptSystem = 256, OptSession, OptVersion, OptNoQemu };
+    enum { OptSystem = 256, OptSession, OptVersion, OptNoQemu, OptTimeout };
     static const option options[] = {
         {"system", no_argument, nullptr, OptSystem},
         {"session", no_argument, nullptr, OptSession},
         {"no-qemu", no_argument, nullptr, OptNoQemu},
+        {"timeout", required_argument, nullptr, OptTimeout},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, OptVersion},
@@ -137,12 +181,24 @@ int main(int argc, char** argv)
     };
     BusKind kind = BusKind::Default;
     bool withQemu = true;
+    long idleTimeout = -1;
     int c;
     while ((c = getopt_long(argc, argv, "hv", options, nullptr)) != -1) {
         switch (c) {
         case OptSystem: kind = BusKind::System; break;
         case OptSession: kind = BusKind::Session; break;
         case OptNoQemu: withQemu = false; break;
+        case OptTimeout: {
+            char* end = nullptr;
+            errno = 0;
+            idleTimeout = strtol(optarg, &end, 10);
+            // At most a year: the microseconds must fit sd-event's clock.
+            if (errno || end == optarg || *end || idleTimeout < 0 || idleTimeout > 366L * 24 * 3600) {
+                fprintf(stderr, "virtbusd: invalid --timeout '%s': seconds expected\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'v': virtbus::setLogLevel(virtbus::LogLevel::Debug); break;
         case 'h': usage(stdout); return 0;
         case OptVersion: printf("virtbusd %s\n", VIRTBUS_VERSION); return 0;
@@ -155,5 +211,7 @@ int main(int argc, char** argv)
     }
     if (kind == BusKind::Default)
         kind = geteuid() == 0 ? BusKind::System : BusKind::Session;
-    return run(kind, withQemu);
+    if (idleTimeout < 0)
+        idleTimeout = kind == BusKind::Session ? kSessionIdleTimeout : 0;
+    return run(kind, withQemu, idleTimeout);
 }
