@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 
 // Bumped whenever the cache file's shape changes, so old files are
 // re-probed instead of half-read.
-static constexpr int64_t kCacheFormat = 1;
+static constexpr int64_t kCacheFormat = 2;
 
 bool EmulatorCaps::hasDevice(const std::string& type) const
 {
@@ -195,6 +195,7 @@ std::string capsToJson(const EmulatorCaps& caps, const std::string& identity)
     root.set("package", caps.package);
     root.set("kvm", caps.kvm);
     root.set("kvmNote", caps.kvmNote);
+    root.set("seccomp", caps.seccomp);
     root.set("machines", std::move(machines));
     root.set("cpuModels", std::move(cpus));
     root.set("deviceTypes", std::move(devices));
@@ -217,6 +218,7 @@ std::optional<EmulatorCaps> capsFromJson(const std::string& text, const std::str
         caps.package = root.str("package");
         caps.kvm = member(root, "kvm").asBool();
         caps.kvmNote = root.str("kvmNote");
+        caps.seccomp = member(root, "seccomp").asBool();
         for (const auto& v : member(root, "machines").asArray()) {
             MachineType m;
             m.name = member(v, "name").asString();

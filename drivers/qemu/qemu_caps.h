@@ -50,6 +50,9 @@ struct EmulatorCaps {
     // query-kvm. `kvmNote` says why not when false.
     bool kvm = false;
     std::string kvmNote;
+    // Built with seccomp: query-command-line-options lists "sandbox".
+    // Without it, guests start without -sandbox.
+    bool seccomp = false;
 
     bool hasDevice(const std::string& type) const;
     // Resolves an alias ("pc", "q35") or full name; nullptr if unknown.

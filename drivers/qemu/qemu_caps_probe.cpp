@@ -387,6 +387,9 @@ std::shared_ptr<const EmulatorCaps> CapsCache::probe(const std::string& binary)
             for (const auto& t : types.asArray())
                 if (const json::Value* n = t.find("name"))
                     caps->deviceTypes.push_back(n->asString());
+            json::Value options = mon.execute("query-command-line-options");
+            for (const auto& o : options.asArray())
+                caps->seccomp = caps->seccomp || o.str("option") == "sandbox";
         });
     } catch (const ProbeFailure& e) {
         throw err::operationFailed("Failed to probe QEMU binary " + binary + ": " + e.what());

@@ -3,6 +3,7 @@
 // come from qemu_command_devices.cpp.
 #include "qemu/qemu_command.h"
 
+#include "qemu/qemu_caps.h"
 #include "qemu/qemu_command_priv.h"
 
 #include <algorithm>
@@ -200,18 +201,28 @@ std::vector<std::string> buildCommandLine(const xml::DomainDef& def, const Comma
     if (def.devices.graphics.empty())
         argv.insert(argv.end(), {"-display", "none"});
     argv.insert(argv.end(), {"-no-user-config", "-nodefaults"});
-    if (!ctx.qmpSocket.empty())
+    if (ctx.qmpFd >= 0 || !ctx.qmpSocket.empty()) {
+        Opts mon("socket");
+        mon.add("id", "charmonitor");
+        if (ctx.qmpFd >= 0)
+            mon.add("fd", static_cast<unsigned>(ctx.qmpFd));
+        else
+            mon.add("path", ctx.qmpSocket);
         argv.insert(argv.end(),
-                    {"-chardev", Opts("socket").add("id", "charmonitor").add("path", ctx.qmpSocket).str() +
-                                     ",server=on,wait=off",
-                     "-mon", "chardev=charmonitor,id=monitor,mode=control"});
+            {"-chardev", mon.str() + ",server=on,wait=off", "-mon", "chardev=charmonitor,id=monitor,mode=control"});
+    }
     if (!ctx.pidFile.empty())
         argv.insert(argv.end(), {"-pidfile", ctx.pidFile});
     clockAndPowerArgs(argv, def, q35);
     bootArgs(argv, def);
     appendDeviceArgs(argv, def, ctx, bootIndexes(def), q35);
-    argv.insert(argv.end(), {"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-                             "-msg", "timestamp=on"});
+    // QEMU never needs to gain privileges, run programs or change its own
+    // scheduling: all of that is virtbusd's. Without seccomp in the binary
+    // -sandbox is an error, hence the probe.
+    if (!ctx.caps || ctx.caps->seccomp)
+        argv.insert(
+            argv.end(), {"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});
+    argv.insert(argv.end(), {"-msg", "timestamp=on"});
     return argv;
 }
 

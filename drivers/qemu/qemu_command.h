@@ -18,6 +18,13 @@ struct CommandContext {
     std::string emulator;                  // argv[0]
     const EmulatorCaps* caps = nullptr;    // machine aliases, device checks; may be null
     std::string qmpSocket;                 // -qmp unix socket path (server, nowait)
+    // The monitor's listening socket, bound by virtbusd (at qmpSocket) and
+    // inherited: fd=N instead of path=, so QEMU needs no access to the
+    // directory. -1: QEMU binds qmpSocket itself.
+    int qmpFd = -1;
+    // Listening sockets of unix chardevs in bind mode, by chardev id
+    // ("char" + alias), likewise inherited.
+    std::map<std::string, int> chardevFds;
     std::string pidFile;                   // -pidfile
     // For <interface> i whose type needs a host tap (bridge, network,
     // ethernet): the fd QEMU inherits (-netdev tap,fd=N).

@@ -228,7 +228,8 @@ void Builder::nets()
     }
 }
 
-std::string chardevBackend(const xml::ChardevDef& ch, const std::string& id, bool parallel)
+// `listenFd`: a unix socket in bind mode that virtbusd bound, else -1.
+std::string chardevBackend(const xml::ChardevDef& ch, const std::string& id, bool parallel, int listenFd)
 {
     static const xml::ChardevSource none;
     const xml::ChardevSource& s = ch.sources.empty() ? none : ch.sources[0];
@@ -259,7 +260,9 @@ std::string chardevBackend(const xml::ChardevDef& ch, const std::string& id, boo
     }
     Opts o("socket"); // unix, tcp
     o.add("id", id);
-    if (t == "unix")
+    if (t == "unix" && listenFd >= 0)
+        o.add("fd", std::to_string(listenFd));
+    else if (t == "unix")
         o.add("path", s.path);
     else
         o.add("host", s.host).add("port", s.service);
@@ -273,8 +276,13 @@ std::string chardevBackend(const xml::ChardevDef& ch, const std::string& id, boo
 void Builder::chardevs()
 {
     const auto& dev = def.devices;
+    auto backend = [&](const xml::ChardevDef& ch, bool parallel) {
+        const std::string id = "char" + ch.info.alias;
+        auto fd = ctx.chardevFds.find(id);
+        return chardevBackend(ch, id, parallel, fd == ctx.chardevFds.end() ? -1 : fd->second);
+    };
     for (const auto& s : dev.serials) {
-        add("-chardev", chardevBackend(s, "char" + s.info.alias, false));
+        add("-chardev", backend(s, false));
         add("-device", Opts("isa-serial")
                            .add("chardev", "char" + s.info.alias)
                            .add("id", s.info.alias)
@@ -282,7 +290,7 @@ void Builder::chardevs()
                            .str());
     }
     for (const auto& p : dev.parallels) {
-        add("-chardev", chardevBackend(p, "char" + p.info.alias, true));
+        add("-chardev", backend(p, true));
         add("-device", Opts("isa-parallel")
                            .add("chardev", "char" + p.info.alias)
                            .add("id", p.info.alias)
@@ -290,7 +298,7 @@ void Builder::chardevs()
                            .str());
     }
     auto virtioPort = [&](const xml::ChardevDef& ch, const char* qdev) {
-        add("-chardev", chardevBackend(ch, "char" + ch.info.alias, false));
+        add("-chardev", backend(ch, false));
         Opts o(qdev);
         if (auto a = serialPortAddress(ch.info))
             o.add("bus", controllerAlias("virtio-serial", a->controller) + "." + std::to_string(a->bus))

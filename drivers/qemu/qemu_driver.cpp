@@ -51,6 +51,7 @@ QemuConfig QemuConfig::defaults(bool system)
         c.stateDir = "/run/virtbus/qemu";
         c.logDir = "/var/log/virtbus/qemu";
         c.cacheDir = "/var/cache/virtbus/qemu";
+        c.user = c.group = "virtbus-qemu";
     } else {
         std::string config = envOr("XDG_CONFIG_HOME", home() + "/.config");
         std::string state = envOr("XDG_STATE_HOME", home() + "/.local/state");
@@ -72,6 +73,14 @@ QemuConfig QemuConfig::fromEnvironment(bool system)
     c.stateDir = envOr("VIRTBUS_QEMU_STATE_DIR", c.stateDir);
     c.logDir = envOr("VIRTBUS_QEMU_LOG_DIR", c.logDir);
     c.cacheDir = envOr("VIRTBUS_QEMU_CACHE_DIR", c.cacheDir);
+    if (system) {
+        const char* user = getenv("VIRTBUS_QEMU_USER");
+        if (user && *user) {
+            c.user = user;
+            c.group.clear(); // the user's own group unless one is named
+        }
+        c.group = envOr("VIRTBUS_QEMU_GROUP", c.group);
+    }
     return c;
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "driver.h"
 #include "qemu/event_loop.h"
@@ -37,15 +38,23 @@ struct DomainDef;
 namespace qemu {
 class CapsCache;
 class Monitor;
+struct CommandContext;
 struct QmpMessage;
 struct QemuDomain;
+struct QemuUser;
 } // namespace qemu
 
 // Where the driver keeps its files. Every directory can be moved (tests use
 // temp dirs); fromEnvironment() applies VIRTBUS_QEMU_{CONFIG,STATE,LOG,
-// CACHE,AUTOSTART}_DIR over the defaults of the mode.
+// CACHE,AUTOSTART}_DIR over the defaults of the mode, and in system mode
+// VIRTBUS_QEMU_USER / VIRTBUS_QEMU_GROUP.
 struct QemuConfig {
     bool system = false;
+    // Who QEMU runs as: system mode "virtbus-qemu" (sysusers.d makes it, in
+    // group kvm); "root" keeps QEMU root; "" (session mode) the daemon's
+    // own user. An empty group is the user's primary group.
+    std::string user;
+    std::string group;
     std::string configDir;    // <name>.xml: persistent definitions
     std::string autostartDir; // <name>.xml marks (symlinks to the config)
     std::string stateDir;     // <name>.status (with the live XML), <name>.pid, <name>.qmp
@@ -160,6 +169,18 @@ private:
     bool waitStopped(const DomPtr& d, std::chrono::milliseconds timeout);
     void writeStatus(const Dom& d);
     void removeStatus(const std::string& name);
+    // ---- the host files and sockets of a run (qemu_host_access.cpp) ----
+    // Before QEMU starts: binds the listening unix chardev sockets (fds
+    // into ctx) and gives `user` the files `live` uses, recorded in
+    // d->host and <name>.host first. On failure undoes what it did.
+    void grantHost(const DomPtr& d, const xml::DomainDef& live, const qemu::QemuUser& user, qemu::CommandContext& ctx,
+        std::vector<int>& listenFds);
+    // The run is over (mu_ held): undoes d->host except what another
+    // running guest still uses, removes <name>.host.
+    void releaseHostLocked(Dom& d);
+    // After reconnecting: what a guest that stopped while no virtbusd ran
+    // (or a start interrupted by a crash) left behind.
+    void releaseStaleHost();
     void reconnectAll();
     bool reconnect(const DomPtr& d);
     void autostartAll();

@@ -19,6 +19,34 @@ namespace virtbus::qemu {
 
 class Monitor;
 
+// The user QEMU runs as (system mode): resolved at each start, so a user
+// created after virtbusd started works. uid 0 means QEMU keeps the
+// daemon's identity.
+struct QemuUser {
+    std::string name;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups; // supplementary: what the user belongs to (kvm)
+    bool switches() const { return uid != 0; }
+};
+
+// One change virtbusd made on the host for a running guest, undone when
+// it stops: a file handed to the QEMU user (the original owner and
+// permission bits), or a listening socket virtbusd created for QEMU.
+// dev/ino name the file it was done to: a file replaced since is left
+// alone.
+struct HostChange {
+    enum Kind { Owner, Socket } kind = Owner;
+    std::string path;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    mode_t mode = 0;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    mode_t grantMode = 0; // Owner: the bits QEMU's user gets (not recorded)
+    bool sameFile(const HostChange& o) const { return dev == o.dev && ino == o.ino; }
+};
+
 // virDomainState and the reasons the driver gives.
 enum State : int { NoState = 0, Running = 1, Blocked = 2, Paused = 3, ShuttingDown = 4, Shutoff = 5, Crashed = 6 };
 enum : int { RunningUnknown = 0, RunningBooted = 1, RunningRestored = 3, RunningUnpaused = 5 };
@@ -56,6 +84,9 @@ struct QemuDomain {
     bool autodestroy = false;
     bool starting = false;       // startProcess runs: an exit now is its failure, no event
     std::condition_variable exited; // with QemuDriver::mu_, when processExited ran
+    // What was changed on the host for this run (<name>.host), from just
+    // before QEMU starts until it is gone and the changes are undone.
+    std::vector<HostChange> host;
 
     bool active() const { return id >= 0; }
     const std::string& uuid() const { return def->uuid; }
@@ -80,6 +111,12 @@ struct Status {
 std::string formatStatus(const Status& s);
 std::optional<Status> parseStatus(const std::string& text);
 
+// <name>.host: a guest's HostChanges, one per line. A file of its own,
+// because it must be on disk before the first chown, when there is no
+// process (and no status record) yet.
+std::string formatHostChanges(const std::vector<HostChange>& changes);
+std::optional<std::vector<HostChange>> parseHostChanges(const std::string& text);
+
 // Domain names become file names: refuse what would escape the directory
 // or confuse tools ("", ".", "..", '/', control characters, overlong).
 void checkDomainName(const std::string& name);
@@ -100,9 +137,15 @@ std::pair<uint64_t, uint64_t> cpuTimes(const std::string& statPath);
 
 // Starts argv[0] as a daemon: its own session, stdin /dev/null,
 // stdout/stderr appended to `logFd`, only `keepFds` (plus 0-2) inherited;
-// reparented away from virtbusd so it outlives it. Returns its pid. Throws
-// VirtError when it cannot be started (exec failures show in the log).
-pid_t spawnDaemon(const std::vector<std::string>& argv, int logFd, const std::vector<int>& keepFds);
+// reparented away from virtbusd so it outlives it; as `user` when given and
+// it switches (groups, gid, uid, before exec: QEMU never holds root).
+// Returns its pid. Throws VirtError when it cannot be started (exec and
+// uid switch failures show in the log).
+pid_t spawnDaemon(
+    const std::vector<std::string>& argv, int logFd, const std::vector<int>& keepFds, const QemuUser* user = nullptr);
+// A listening unix socket at `path` (a stale socket there is replaced),
+// mode 0600, for QEMU to inherit; `created` describes it for removal.
+int listenUnix(const std::string& path, HostChange* created);
 // /proc/<pid>/stat's start time, 0 when the process is gone or a zombie.
 uint64_t processStartTime(pid_t pid);
 // /proc/<pid>/cmdline, NULs as they are.

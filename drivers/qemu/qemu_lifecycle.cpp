@@ -15,6 +15,7 @@
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_driver.h"
 #include "qemu/qemu_internal.h"
+#include "qemu/qemu_security.h"
 #include "qemu/qmp.h"
 
 namespace virtbus {
@@ -116,6 +117,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
                                      caps->kvmNote);
     qemu::validateDefinition(live, caps.get());
     checkHostResources(live);
+    const qemu::QemuUser user = qemu::resolveQemuUser(cfg_.user, cfg_.group);
     xml::assignMissingMACs(live);
     qemu::assignAddresses(live, caps.get());
     qemu::assignChannelPaths(live, cfg_.stateDir);
@@ -133,21 +135,25 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
             g.listen = listen;
     }
 
-    // Tap devices live exactly as long as QEMU holds their fds.
-    std::vector<int> fds;
+    // Tap devices live exactly as long as QEMU holds their fds. Listening
+    // sockets are closed here once QEMU has them: while virtbusd held one
+    // too, a connect would wait for a QEMU that already died.
+    std::vector<int> fds, listenFds;
     struct FdCloser {
         std::vector<int>& fds;
-        ~FdCloser()
+        void closeAll()
         {
             for (int fd : fds)
                 ::close(fd);
+            fds.clear();
         }
-    } closer{fds};
+        ~FdCloser() { closeAll(); }
+    } closer {fds}, listenCloser {listenFds};
     qemu::CommandContext ctx;
     ctx.emulator = live.devices.emulator;
     ctx.caps = caps.get();
     ctx.qmpSocket = cfg_.stateDir + "/" + name + ".qmp";
-    ctx.pidFile = cfg_.stateDir + "/" + name + ".pid";
+    const std::string pidFile = cfg_.stateDir + "/" + name + ".pid";
     for (size_t i = 0; i < live.devices.interfaces.size(); ++i) {
         auto& n = live.devices.interfaces[i];
         if (n.type == "network")
@@ -161,9 +167,27 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
         ctx.tapFds[i] = fd;
         n.targetDev = tap;
     }
+    ::unlink(pidFile.c_str());
+    // Until QEMU is watched (processExited undoes it then), a failure
+    // undoes the host changes here.
+    struct HostRelease {
+        QemuDriver& drv;
+        QemuDomain& d;
+        bool armed = true;
+        ~HostRelease()
+        {
+            if (!armed)
+                return;
+            std::lock_guard lock(drv.mu_);
+            drv.releaseHostLocked(d);
+        }
+    } hostRelease {*this, *d};
+    grantHost(d, live, user, ctx, listenFds);
+    // The monitor socket is virtbusd's (0600, in a 0700 directory): QEMU
+    // gets the listening fd and never needs the directory.
+    ctx.qmpFd = qemu::listenUnix(ctx.qmpSocket, nullptr);
+    listenFds.push_back(ctx.qmpFd);
     std::vector<std::string> argv = qemu::buildCommandLine(live, ctx);
-    ::unlink(ctx.qmpSocket.c_str());
-    ::unlink(ctx.pidFile.c_str());
 
     std::string logPath = cfg_.logDir + "/" + name + ".log";
     int logFd = ::open(logPath.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -179,12 +203,22 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
 
     pid_t pid;
     try {
-        pid = qemu::spawnDaemon(argv, logFd, fds);
+        std::vector<int> inherited = fds;
+        inherited.insert(inherited.end(), listenFds.begin(), listenFds.end());
+        pid = qemu::spawnDaemon(argv, logFd, inherited, &user);
     } catch (...) {
         ::close(logFd);
         throw;
     }
     ::close(logFd);
+    listenCloser.closeAll();
+    // QEMU cannot write its own -pidfile into the state directory when it
+    // is not root; tools and tests still find the pid here.
+    if (int fd = ::open(pidFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); fd >= 0) {
+        std::string text = std::to_string(pid) + "\n";
+        (void)!::write(fd, text.data(), text.size());
+        ::close(fd);
+    }
     int pidfd = qemu::openPidfd(pid);
     auto qemuError = [&]() {
         // QEMU's own words from this start's part of the log.
@@ -196,6 +230,8 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
             tail.pop_back();
         if (tail.size() > 4096)
             tail = tail.substr(tail.size() - 4096);
+        if (user.switches() && tail.find("Permission denied") != std::string::npos)
+            tail += " (QEMU runs as '" + user.name + "', which needs search permission on the directories above)";
         return err::internal("process exited while connecting to monitor: " + tail);
     };
     auto abandon = [&]() {
@@ -206,7 +242,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
             ::close(pidfd);
         }
         ::unlink(ctx.qmpSocket.c_str());
-        ::unlink(ctx.pidFile.c_str());
+        ::unlink(pidFile.c_str());
     };
     if (pidfd < 0) {
         abandon();
@@ -243,6 +279,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
         d->autodestroy = flags & kStartAutodestroy;
         d->updated = false;
         d->starting = true;
+        hostRelease.armed = false; // processExited's now
     }
     attachMonitor(d);
 
@@ -377,6 +414,7 @@ void QemuDriver::processExited(const DomPtr& d)
     d->state = qemu::Shutoff;
     d->reason = reason;
     d->starting = false;
+    releaseHostLocked(*d);
     d->exited.notify_all();
     removeStatus(name);
     if (!starting) {

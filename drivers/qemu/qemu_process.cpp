@@ -2,15 +2,17 @@
 // virtbusd, recognising it again, tap devices, logs, ports.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,8 +33,19 @@ VirtError sysErr(const std::string& what, int e)
     return systemError(ErrDomain::Qemu, what, e);
 }
 
+void writeErr(const char* what, int e)
+{
+    (void)!::write(2, what, strlen(what));
+    const char* text = strerrordesc_np(e);
+    (void)!::write(2, text, strlen(text));
+    (void)!::write(2, "\n", 1);
+}
+
 // The grandchild, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void execDetached(char* const* argv, int devnull, int logFd, const int* keep, size_t nkeep)
+// Raw syscalls for the identity: they change this (only) thread, and
+// glibc's wrappers would try to signal threads that a fork left behind.
+[[noreturn]] void execDetached(
+    char* const* argv, int devnull, int logFd, const int* keep, size_t nkeep, const QemuUser* user)
 {
     ::dup2(devnull, 0);
     ::dup2(logFd, 1);
@@ -55,19 +68,32 @@ VirtError sysErr(const std::string& what, int e)
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP})
         ::signal(s, SIG_DFL);
+    if (user) {
+        // Groups first: they need the privilege the uid switch drops.
+        if (::syscall(SYS_setgroups, user->groups.size(), user->groups.data()) != 0
+            || ::syscall(SYS_setresgid, user->gid, user->gid, user->gid) != 0) {
+            writeErr("virtbusd: cannot switch to the QEMU user's groups: ", errno);
+            ::_exit(126);
+        }
+        if (::syscall(SYS_setresuid, user->uid, user->uid, user->uid) != 0) {
+            writeErr("virtbusd: cannot switch to the QEMU user: ", errno);
+            ::_exit(126);
+        }
+        // virtbusd's working directory may be closed to the user.
+        (void)!::chdir("/");
+    }
     ::execv(argv[0], argv);
-    const char msg[] = "virtbusd: cannot execute the emulator: ";
-    (void)!::write(2, msg, sizeof msg - 1);
-    const char* e = strerrordesc_np(errno);
-    (void)!::write(2, e, strlen(e));
-    (void)!::write(2, "\n", 1);
+    writeErr("virtbusd: cannot execute the emulator: ", errno);
     ::_exit(127);
 }
 
 } // namespace
 
-pid_t spawnDaemon(const std::vector<std::string>& argv, int logFd, const std::vector<int>& keepFds)
+pid_t spawnDaemon(
+    const std::vector<std::string>& argv, int logFd, const std::vector<int>& keepFds, const QemuUser* user)
 {
+    if (user && !user->switches())
+        user = nullptr;
     // Everything the children need is prepared here: after fork() only
     // async-signal-safe calls are allowed in a threaded program.
     std::vector<char*> args;
@@ -105,7 +131,7 @@ pid_t spawnDaemon(const std::vector<std::string>& argv, int logFd, const std::ve
         if (gc < 0)
             ::_exit(126);
         if (gc == 0)
-            execDetached(args.data(), devnull, logFd, keep.data(), keep.size());
+            execDetached(args.data(), devnull, logFd, keep.data(), keep.size(), user);
         (void)!::write(pipefd[1], &gc, sizeof gc);
         ::_exit(0);
     }
@@ -123,6 +149,37 @@ pid_t spawnDaemon(const std::vector<std::string>& argv, int logFd, const std::ve
     if (n != static_cast<ssize_t>(sizeof pid) || pid <= 0)
         throw err::internal("cannot start the emulator: the launcher process failed");
     return pid;
+}
+
+int listenUnix(const std::string& path, HostChange* created)
+{
+    sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path)
+        throw err::configUnsupported("UNIX socket path '" + path + "' too long");
+    path.copy(addr.sun_path, path.size());
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+        ::unlink(path.c_str()); // left by a QEMU that died, as QEMU itself would
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        throw sysErr("Failed to create UNIX socket", errno);
+    // Connecting needs write permission on the socket file: 0600 keeps
+    // everyone but virtbusd's user out, whoever QEMU runs as.
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::chmod(path.c_str(), 0600) != 0
+        || ::stat(path.c_str(), &st) != 0 || ::listen(fd, 8) != 0) {
+        int e = errno;
+        ::close(fd);
+        throw sysErr("Failed to bind socket to '" + path + "'", e);
+    }
+    if (created) {
+        *created = HostChange {};
+        created->kind = HostChange::Socket;
+        created->path = path;
+        created->dev = st.st_dev;
+        created->ino = st.st_ino;
+    }
+    return fd;
 }
 
 uint64_t processStartTime(pid_t pid)

@@ -105,6 +105,7 @@ void QemuDriver::reconnectAll()
                 forgetLocked(*d);
         }
     }
+    releaseStaleHost();
 }
 
 bool QemuDriver::reconnect(const DomPtr& d)
@@ -148,8 +149,13 @@ bool QemuDriver::reconnect(const DomPtr& d)
         return false;
     }
     std::string runState = st.str("status");
+    // What this run holds on the host, to give back when it stops.
+    auto host = qemu::parseHostChanges(readFile(base + ".host").value_or(""));
+    if (!host)
+        fprintf(stderr, "<4>qemu: unreadable host changes of '%s'; they are not undone when it stops\n", name.c_str());
     {
         std::lock_guard lock(mu_);
+        d->host = host.value_or(std::vector<qemu::HostChange> {});
         d->id = status->id;
         nextId_ = std::max(nextId_, status->id + 1);
         d->pid = status->pid;

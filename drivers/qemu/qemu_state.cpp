@@ -73,6 +73,97 @@ std::optional<Status> parseStatus(const std::string& text)
     return s;
 }
 
+namespace {
+
+// Paths are one line each: '%' and newlines are escaped.
+std::string escapePath(const std::string& p)
+{
+    std::string out;
+    for (char c : p) {
+        if (c == '%')
+            out += "%25";
+        else if (c == '\n')
+            out += "%0A";
+        else
+            out += c;
+    }
+    return out;
+}
+
+std::optional<std::string> unescapePath(const std::string& p)
+{
+    std::string out;
+    for (size_t i = 0; i < p.size(); ++i) {
+        if (p[i] != '%') {
+            out += p[i];
+        } else if (p.compare(i, 3, "%25") == 0) {
+            out += '%';
+            i += 2;
+        } else if (p.compare(i, 3, "%0A") == 0) {
+            out += '\n';
+            i += 2;
+        } else {
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::string formatHostChanges(const std::vector<HostChange>& changes)
+{
+    std::ostringstream o;
+    for (const auto& c : changes) {
+        if (c.kind == HostChange::Owner)
+            o << "owner " << c.uid << ' ' << c.gid << ' ' << std::oct << c.mode << std::dec << ' ';
+        else
+            o << "socket ";
+        o << c.dev << ' ' << c.ino << ' ' << escapePath(c.path) << '\n';
+    }
+    return o.str();
+}
+
+std::optional<std::vector<HostChange>> parseHostChanges(const std::string& text)
+{
+    std::vector<HostChange> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty())
+            continue;
+        std::istringstream l(line);
+        std::string kind;
+        HostChange c;
+        unsigned long long uid = 0, gid = 0, mode = 0, dev = 0, ino = 0;
+        l >> kind;
+        if (kind == "owner") {
+            c.kind = HostChange::Owner;
+            l >> uid >> gid >> std::oct >> mode >> std::dec;
+        } else if (kind == "socket") {
+            c.kind = HostChange::Socket;
+        } else {
+            return std::nullopt;
+        }
+        l >> dev >> ino;
+        if (!l || l.get() != ' ' || mode > 07777 || uid > 0xfffffffe || gid > 0xfffffffe)
+            return std::nullopt;
+        std::string rest;
+        std::getline(l, rest);
+        auto path = unescapePath(rest);
+        if (!path || path->empty() || path->front() != '/')
+            return std::nullopt;
+        c.path = *path;
+        c.uid = static_cast<uid_t>(uid);
+        c.gid = static_cast<gid_t>(gid);
+        c.mode = static_cast<mode_t>(mode);
+        c.dev = static_cast<dev_t>(dev);
+        c.ino = static_cast<ino_t>(ino);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 void checkDomainName(const std::string& name)
 {
     if (name.empty())

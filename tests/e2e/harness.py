@@ -12,6 +12,10 @@ every directory of the QEMU driver pointed into the temporary directory:
     VIRTBUS_QEMU_LOG_DIR        QEMU's own output
     VIRTBUS_QEMU_CACHE_DIR      capabilities cache
 
+QEMU runs as root (VIRTBUS_QEMU_USER=root) unless a test class sets
+`daemon_env`: this host has no virtbus-qemu user, and most tests keep
+their files in the 0700 temporary directory.
+
 The daemon can be stopped, killed with SIGKILL and started again with the
 same directories on the same bus, which is how the tests check that guests
 outlive the daemon. QEMU processes are found through /proc: every one the
@@ -460,7 +464,7 @@ signal.signal(signal.SIGTERM, _emergency_cleanup)
 class Environment:
     """Temp dir + private system bus + virtbusd, torn down without leftovers."""
 
-    def __init__(self):
+    def __init__(self, daemon_env=None):
         glib_mainloop()
         self.tmp = tempfile.mkdtemp(prefix="virtbus-e2e-")
         self.root = Path(self.tmp)
@@ -482,7 +486,8 @@ class Environment:
             self.sysbus = SystemBus(self.tmp)
             self.bus = dbus.bus.BusConnection(self.sysbus.address, mainloop=glib_mainloop())
             self.recorder = EventRecorder(self.bus)
-            self.daemon = Daemon(self.sysbus.address, self.dirs, self.root / "virtbusd.log")
+            env = {**self.dirs, "VIRTBUS_QEMU_USER": "root", **(daemon_env or {})}
+            self.daemon = Daemon(self.sysbus.address, env, self.root / "virtbusd.log")
             self.daemon.start(self.bus)
         except BaseException:
             self.close()
@@ -615,6 +620,8 @@ class Environment:
 class E2ETestCase(unittest.TestCase):
     """One Environment per class; each test names its own guests."""
 
+    daemon_env = {}  # extra environment of virtbusd
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -622,7 +629,7 @@ class E2ETestCase(unittest.TestCase):
             cls.guest_paths = guest.ensure_guest()
         except guest.GuestUnavailable as e:
             raise unittest.SkipTest(f"no test guest: {e}")
-        cls.env = Environment()
+        cls.env = Environment(cls.daemon_env)
         cls._counter = 0
 
     @classmethod

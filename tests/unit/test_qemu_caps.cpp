@@ -48,6 +48,7 @@ EmulatorCaps sampleCaps(const std::string& path)
         "virtio-rng-pci", "vmgenid"};
     c.kvm = false;
     c.kvmNote = "/dev/kvm: No such file or directory";
+    c.seccomp = true;
     return c;
 }
 
@@ -59,6 +60,7 @@ void expectSame(const EmulatorCaps& a, const EmulatorCaps& b)
     EXPECT_EQ(a.package, b.package);
     EXPECT_EQ(a.kvm, b.kvm);
     EXPECT_EQ(a.kvmNote, b.kvmNote);
+    EXPECT_EQ(a.seccomp, b.seccomp);
     ASSERT_EQ(a.machines.size(), b.machines.size());
     for (size_t i = 0; i < a.machines.size(); ++i) {
         EXPECT_EQ(a.machines[i].name, b.machines[i].name);
@@ -218,8 +220,11 @@ TEST_F(CapsTest, RealProbeAndCache)
     } else {
         EXPECT_FALSE(caps->kvmNote.empty());
     }
-    std::cout << "kvm=" << caps->kvm << " note='" << caps->kvmNote << "' machines=" << caps->machines.size()
-              << " cpus=" << caps->cpuModels.size() << " devices=" << caps->deviceTypes.size() << "\n";
+    // Debian builds QEMU with seccomp: -sandbox is there to use.
+    EXPECT_TRUE(caps->seccomp);
+    std::cout << "kvm=" << caps->kvm << " note='" << caps->kvmNote << "' seccomp=" << caps->seccomp
+              << " machines=" << caps->machines.size() << " cpus=" << caps->cpuModels.size()
+              << " devices=" << caps->deviceTypes.size() << "\n";
 
     // The same cache again answers from memory, without QEMU.
     EXPECT_EQ(first.get(kQemu), caps);
