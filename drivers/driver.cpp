@@ -32,7 +32,7 @@ NodeDeviceDriver& Driver::nodeDevices()
 SecretDriver& Driver::secrets()
 {
     static SecretDriver none;
-    return none;
+    return attachedSecrets_ ? *attachedSecrets_ : none;
 }
 
 NWFilterDriver& Driver::nwfilters()

@@ -85,6 +85,9 @@ public:
     virtual NodeDeviceDriver& nodeDevices();
     virtual SecretDriver& secrets();
     virtual NWFilterDriver& nwfilters();
+    // Gives a driver without secrets of its own a store to serve (the
+    // host's secrets on the QEMU connection). Before the connection is built.
+    void attachSecrets(std::unique_ptr<SecretDriver> s) { attachedSecrets_ = std::move(s); }
 
     // ---- connection ----
     virtual std::string name() const = 0; // "Test", "QEMU": the path element and connect_driver
@@ -245,6 +248,7 @@ protected:
 
 private:
     EventSink* sink_ = nullptr;
+    std::unique_ptr<SecretDriver> attachedSecrets_;
 };
 
 } // namespace virtbus

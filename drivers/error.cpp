@@ -25,6 +25,7 @@ std::string_view errorPrefix(ErrCode code) noexcept
     case ErrCode::NoInterface: return "Interface not found";
     case ErrCode::MultipleInterfaces: return "multiple matching interfaces found";
     case ErrCode::NoNwfilter: return "Network filter not found";
+    case ErrCode::InvalidSecret: return "Invalid secret";
     case ErrCode::NoSecret: return "Secret not found";
     case ErrCode::ConfigUnsupported: return "unsupported configuration";
     case ErrCode::NoDomainSnapshot: return "Domain snapshot not found";

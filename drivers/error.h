@@ -30,6 +30,7 @@ enum class ErrCode : int {
     NoInterface = 57,
     MultipleInterfaces = 59,
     NoNwfilter = 62,
+    InvalidSecret = 65,
     NoSecret = 66,
     ConfigUnsupported = 67,
     NoDomainSnapshot = 72,

@@ -19,6 +19,7 @@
 #include "notify.h"
 #include "polkit.h"
 #include "qemu/qemu_driver.h"
+#include "secret/secret_store.h"
 #include "test/test_driver.h"
 #include "workers.h"
 
@@ -56,6 +57,24 @@ void releaseName(sd_bus* bus)
     for (int i = 0; i < 10000; ++i)
         if (sd_bus_process(bus, nullptr) <= 0)
             break;
+}
+
+// The QEMU connection also serves the host's secrets, kept next to its
+// definitions (/etc/virtbus/secrets, ~/.config/virtbus/secrets), or in
+// $VIRTBUS_SECRET_DIR.
+std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
+{
+    using namespace virtbus;
+    QemuConfig cfg = QemuConfig::fromEnvironment(system);
+    std::string secrets = cfg.configDir.substr(0, cfg.configDir.find_last_of('/')) + "/secrets";
+    if (const char* dir = getenv("VIRTBUS_SECRET_DIR"); dir && *dir)
+        secrets = dir;
+    auto driver = std::make_unique<QemuDriver>(std::move(cfg));
+    auto store = std::make_unique<SecretStore>(secrets);
+    for (const auto& w : store->loadWarnings())
+        logWarning("secrets: %s", w.c_str());
+    driver->attachSecrets(std::move(store));
+    return driver;
 }
 
 int run(BusKind kind, bool withQemu, long idleTimeout)
@@ -118,8 +137,7 @@ int run(BusKind kind, bool withQemu, long idleTimeout)
             }
             connections.push_back(std::make_unique<Connection>(bus, std::make_unique<TestDriver>()));
             if (withQemu)
-                connections.push_back(std::make_unique<Connection>(
-                    bus, std::make_unique<QemuDriver>(QemuConfig::fromEnvironment(system)), dispatcher));
+                connections.push_back(std::make_unique<Connection>(bus, makeQemuDriver(system), dispatcher));
             for (auto& c : connections) {
                 if (polkit)
                     c->enableAuthorization(*polkit);
