@@ -69,6 +69,10 @@ int propertyFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
     const char* path = sd_bus_message_get_path(m);
     if (!path || !sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", nullptr))
         return 0;
+    // Without an authorizer only GetAll is ours; Get and Set go straight to
+    // sd-bus (the hot path: no second lookup of the object).
+    if (!kind->properties->authorizer() && !sd_bus_message_is_method_call(m, nullptr, "GetAll"))
+        return 0;
     try {
         if (!kind->exists(path))
             return 0;
