@@ -19,6 +19,8 @@ struct Options {
     int restarts = 20;
     double duration = 2.0;
     int domains = 10000;
+    int churn = 1000; // DefineXML + Undefine pairs per connection and target
+    int qemuDomains = 10000; // persistent QEMU definitions virtbusd starts with
 };
 
 // Domain counts ListDomains is timed at: 1 (the test world), 1,000 and
@@ -39,6 +41,13 @@ struct ListResult {
     size_t samples;
 };
 
+// Reading the name and state of every domain, one sample per full read.
+struct NamesResult {
+    size_t count = 0; // names read (checked against the domains defined)
+    std::vector<double> ms;
+    double serverCpuMs = 0; // per read, all the server's threads
+};
+
 struct Results {
     std::vector<double> startMs, getUs, methodUs;
     double getCpuNs = 0, methodCpuNs = 0; // server CPU over the timed calls
@@ -47,16 +56,29 @@ struct Results {
     std::optional<double> defineUs;
     long rssStart = -1, rssIdle = -1, rssBeforeDefine = -1, rssDomains = -1, rssListed = -1;
     size_t domainsAdded = 0;
+    // Each target's own way (virtbus: GetManagedObjects; libvirt-dbus has
+    // no ObjectManager: ListDomains + GetAll per domain), and virtbus read
+    // the libvirt-dbus way too; nominal domain count -> samples.
+    std::map<int, NamesResult> names, namesGetAll;
+    std::vector<double> churnTestUs, churnQemuUs; // per define + undefine pair
+    // Restarts with an empty QEMU config dir and with opt.qemuDomains
+    // persistent definitions, interleaved; "ready" is the first QEMU
+    // ListDomains answered with all of them.
+    std::vector<double> startEmptyMs, startPersistMs, readyPersistMs;
+    std::vector<double> rssEmptyKb, rssPersistKb;
+    std::optional<double> persistDefineUs;
     std::string error;
 };
 
 struct Target {
     std::string label;
     std::vector<std::string> argv;
+    std::vector<std::string> env; // NAME=value for this server only
     std::string name;
     const char* getPath;
     const char* getIface;
     bool libvirt; // the org.libvirt API: domains, ListDomains as the method
+    bool virtbus; // ObjectManager and the QEMU connection without libvirtd
     Results r;
     bool ok() const { return r.error.empty(); }
 };

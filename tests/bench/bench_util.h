@@ -23,6 +23,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 extern char** environ;
@@ -118,9 +119,22 @@ inline void stopProcess(pid_t pid)
 
 // posix_spawn (vfork semantics) rather than fork: the time to start the
 // child is part of what we measure, so the launcher must be cheap and the
-// same for every target. Output goes to a log file for diagnosis.
-inline pid_t spawn(const std::vector<std::string>& argv, const std::string& logPath)
+// same for every target. Output goes to a log file for diagnosis. `env`
+// ("NAME=value") is added to, or replaces in, the bench's own environment.
+inline pid_t spawn(
+    const std::vector<std::string>& argv, const std::string& logPath, const std::vector<std::string>& env = {})
 {
+    std::vector<std::string> vars = env;
+    for (char** e = environ; *e; ++e) {
+        std::string_view var(*e);
+        auto named = [&](const std::string& v) { return v.substr(0, v.find('=')) == var.substr(0, var.find('=')); };
+        if (std::none_of(env.begin(), env.end(), named))
+            vars.emplace_back(var);
+    }
+    std::vector<char*> envp;
+    for (auto& v : vars)
+        envp.push_back(v.data());
+    envp.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -131,7 +145,7 @@ inline pid_t spawn(const std::vector<std::string>& argv, const std::string& logP
         args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = -1;
-    int r = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+    int r = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0)
         fail("cannot start " + argv[0], r);

@@ -163,13 +163,22 @@ int main(int argc, char** argv)
             return 2;
         }
     }
-    std::vector<std::pair<std::string, std::vector<std::string>>> servers{{"virtbus", {virtbusd, "--session"}}};
+    // No idle exit (120 s by default with --session): the bench decides
+    // when virtbusd ends.
+    std::vector<std::pair<std::string, std::vector<std::string>>> servers{
+        {"virtbus", {virtbusd, "--session", "--timeout", "0"}}};
     if (access(libvirtDbus.c_str(), X_OK) == 0)
         servers.push_back({"libvirt-dbus", {libvirtDbus, "--session"}});
     try {
         TempDir tmp;
         PrivateBus bus(tmp.path());
         setenv("DBUS_SESSION_BUS_ADDRESS", bus.address().c_str(), 1);
+        // virtbusd's QEMU driver makes its directories at start: in the
+        // temp dir, not in the user's own.
+        for (const char* kind : {"CONFIG", "STATE", "LOG", "CACHE"}) {
+            std::string dir = tmp.path() + "/qemu-" + kind;
+            setenv((std::string("VIRTBUS_QEMU_") + kind + "_DIR").c_str(), dir.c_str(), 1);
+        }
         std::string load = readFile("/proc/loadavg");
         std::string text = "| objects | server | listed | list p50 | list p99 | create / object | RSS / object |\n"
                            "|---|---|---|---|---|---|---|\n";
