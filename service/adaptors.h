@@ -2,7 +2,9 @@
 // the answer. No XML, no hypervisor knowledge, no waiting here.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "driver.h"
 #include "glue_Connect.h"
@@ -15,40 +17,39 @@ class Connection;
 
 class ConnectAdaptor : public glue::ConnectServer {
 public:
-    explicit ConnectAdaptor(Connection& c) : c_(c) {}
+    explicit ConnectAdaptor(Connection& c) : c_(c) { }
 
     void BaselineCPU(bus::Reply<std::string>& r, std::vector<std::string> xmlCPUs, uint32_t flags) override;
     void CompareCPU(bus::Reply<int32_t>& r, std::string xml, uint32_t flags) override;
     void DomainCreateXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
     void DomainDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml) override;
-    void DomainCreateXMLWithFiles(bus::Reply<bus::ObjectPath>& r, std::string xml, std::vector<bus::UnixFd> files,
-                                  uint32_t flags) override;
+    void DomainCreateXMLWithFiles(
+        bus::Reply<bus::ObjectPath>& r, std::string xml, std::vector<bus::UnixFd> files, uint32_t flags) override;
     void DomainLookupByID(bus::Reply<bus::ObjectPath>& r, int32_t id) override;
     void DomainLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
     void DomainLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
     void DomainRestore(bus::Reply<>& r, std::string from, std::string xml, uint32_t flags) override;
     void DomainSaveImageDefineXML(bus::Reply<>& r, std::string file, std::string xml, uint32_t flags) override;
     void DomainSaveImageGetXMLDesc(bus::Reply<std::string>& r, std::string file, uint32_t flags) override;
-    void GetAllDomainStats(bus::Reply<std::vector<std::tuple<std::string, TypedParams>>>& r, uint32_t stats,
-                           uint32_t flags) override;
+    void GetAllDomainStats(
+        bus::Reply<std::vector<std::tuple<std::string, TypedParams>>>& r, uint32_t stats, uint32_t flags) override;
     void GetCapabilities(bus::Reply<std::string>& r) override;
     void GetCPUModelNames(bus::Reply<std::vector<std::string>>& r, std::string arch, uint32_t flags) override;
     void GetDomainCapabilities(bus::Reply<std::string>& r, std::string emulatorbin, std::string arch,
-                               std::string machine, std::string virttype, uint32_t flags) override;
+        std::string machine, std::string virttype, uint32_t flags) override;
     void GetSysinfo(bus::Reply<std::string>& r, uint32_t flags) override;
     void ListDomains(bus::Reply<std::vector<bus::ObjectPath>>& r, uint32_t flags) override;
     void NodeGetCPUMap(bus::Reply<std::vector<bool>>& r, uint32_t flags) override;
     void NodeGetCPUStats(bus::Reply<bus::Dict<std::string, uint64_t>>& r, int32_t cpuNum, uint32_t flags) override;
     void NodeGetFreeMemory(bus::Reply<uint64_t>& r) override;
     void NodeGetMemoryParameters(bus::Reply<TypedParams>& r, uint32_t flags) override;
-    void NodeGetMemoryStats(bus::Reply<bus::Dict<std::string, uint64_t>>& r, int32_t cellNum,
-                            uint32_t flags) override;
+    void NodeGetMemoryStats(bus::Reply<bus::Dict<std::string, uint64_t>>& r, int32_t cellNum, uint32_t flags) override;
     void NodeGetSecurityModel(bus::Reply<std::tuple<std::string, std::string>>& r) override;
     void NodeSetMemoryParameters(bus::Reply<>& r, TypedParams params, uint32_t flags) override;
 
     // Objects of the connection's other drivers (connect_objects.cpp).
-    void FindStoragePoolSources(bus::Reply<std::string>& r, std::string type, std::string srcSpec,
-                                uint32_t flags) override;
+    void FindStoragePoolSources(
+        bus::Reply<std::string>& r, std::string type, std::string srcSpec, uint32_t flags) override;
     void InterfaceChangeBegin(bus::Reply<>& r, uint32_t flags) override;
     void InterfaceChangeCommit(bus::Reply<>& r, uint32_t flags) override;
     void InterfaceChangeRollback(bus::Reply<>& r, uint32_t flags) override;
@@ -67,8 +68,8 @@ public:
     void NetworkLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
     void NodeDeviceCreateXML(bus::Reply<bus::ObjectPath>& r, std::string xml, uint32_t flags) override;
     void NodeDeviceLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
-    void NodeDeviceLookupSCSIHostByWWN(bus::Reply<bus::ObjectPath>& r, std::string wwnn, std::string wwpn,
-                                       uint32_t flags) override;
+    void NodeDeviceLookupSCSIHostByWWN(
+        bus::Reply<bus::ObjectPath>& r, std::string wwnn, std::string wwpn, uint32_t flags) override;
     void NWFilterDefineXML(bus::Reply<bus::ObjectPath>& r, std::string xml) override;
     void NWFilterLookupByName(bus::Reply<bus::ObjectPath>& r, std::string name) override;
     void NWFilterLookupByUUID(bus::Reply<bus::ObjectPath>& r, std::string uuid) override;
@@ -94,14 +95,15 @@ private:
 
 class DomainAdaptor : public glue::DomainServer {
 public:
-    explicit DomainAdaptor(Connection& c) : c_(c) {}
+    explicit DomainAdaptor(Connection& c) : c_(c) { }
 
     // Members forwarded to the driver; the rest keep the generated
     // not-supported answer.
     void AbortJob(bus::Reply<>& r) override;
     void AddIOThread(bus::Reply<>& r, uint32_t iothreadId, uint32_t flags) override;
     void AttachDevice(bus::Reply<>& r, std::string xml, uint32_t flags) override;
-    void BlockPeek(bus::Reply<std::vector<uint8_t>>& r, std::string disk, uint64_t offset, uint64_t size, uint32_t flags) override;
+    void BlockPeek(
+        bus::Reply<std::vector<uint8_t>>& r, std::string disk, uint64_t offset, uint64_t size, uint32_t flags) override;
     void BlockResize(bus::Reply<>& r, std::string disk, uint64_t size, uint32_t flags) override;
     void CoreDump(bus::Reply<>& r, std::string to, uint32_t dumpformat, uint32_t flags) override;
     void Create(bus::Reply<>& r, uint32_t flags) override;
@@ -114,16 +116,20 @@ public:
     void FSTrim(bus::Reply<>& r, std::string mountpoint, uint64_t minimum, uint32_t flags) override;
     void GetBlockIOParameters(bus::Reply<TypedParams>& r, uint32_t flags) override;
     void GetBlockIOTune(bus::Reply<TypedParams>& r, std::string disk, uint32_t flags) override;
-    void GetBlockJobInfo(bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t>>& r, std::string disk, uint32_t flags) override;
+    void GetBlockJobInfo(
+        bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t>>& r, std::string disk, uint32_t flags) override;
     void GetControlInfo(bus::Reply<std::tuple<uint32_t, uint32_t, uint64_t>>& r, uint32_t flags) override;
     void GetDiskErrors(bus::Reply<std::vector<std::tuple<std::string, int32_t>>>& r, uint32_t flags) override;
     void GetEmulatorPinInfo(bus::Reply<std::vector<bool>>& r, uint32_t flags) override;
-    void GetFSInfo(bus::Reply<std::vector<std::tuple<std::string, std::string, std::string, std::vector<std::string>>>>& r, uint32_t flags) override;
+    void GetFSInfo(
+        bus::Reply<std::vector<std::tuple<std::string, std::string, std::string, std::vector<std::string>>>>& r,
+        uint32_t flags) override;
     void GetGuestVcpus(bus::Reply<TypedParams>& r, uint32_t flags) override;
     void GetHostname(bus::Reply<std::string>& r, uint32_t flags) override;
     void GetInterfaceParameters(bus::Reply<TypedParams>& r, std::string device, uint32_t flags) override;
     void GetIOThreadInfo(bus::Reply<std::vector<std::tuple<uint32_t, std::vector<bool>>>>& r, uint32_t flags) override;
-    void GetJobInfo(bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>>& r) override;
+    void GetJobInfo(bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+            uint64_t, uint64_t, uint64_t, uint64_t>>& r) override;
     void GetJobStats(bus::Reply<std::tuple<int32_t, TypedParams>>& r, uint32_t flags) override;
     void GetMemoryParameters(bus::Reply<TypedParams>& r, uint32_t flags) override;
     void GetMetadata(bus::Reply<std::string>& r, int32_t type, std::string uri, uint32_t flags) override;
@@ -139,7 +145,10 @@ public:
     void GetXMLDesc(bus::Reply<std::string>& r, uint32_t flags) override;
     void HasManagedSaveImage(bus::Reply<bool>& r, uint32_t flags) override;
     void InjectNMI(bus::Reply<>& r, uint32_t flags) override;
-    void InterfaceAddresses(bus::Reply<std::vector<std::tuple<std::string, std::string, std::vector<std::tuple<int32_t, std::string, uint32_t>>>>>& r, uint32_t source, uint32_t flags) override;
+    void InterfaceAddresses(
+        bus::Reply<std::vector<
+            std::tuple<std::string, std::string, std::vector<std::tuple<int32_t, std::string, uint32_t>>>>>& r,
+        uint32_t source, uint32_t flags) override;
     void ManagedSave(bus::Reply<>& r, uint32_t flags) override;
     void ManagedSaveRemove(bus::Reply<>& r, uint32_t flags) override;
     void MemoryPeek(bus::Reply<std::vector<uint8_t>>& r, uint64_t offset, uint64_t size, uint32_t flags) override;
@@ -153,7 +162,8 @@ public:
     void Reset(bus::Reply<>& r, uint32_t flags) override;
     void Resume(bus::Reply<>& r) override;
     void Save(bus::Reply<>& r, std::string to, std::string xml, uint32_t flags) override;
-    void SendKey(bus::Reply<>& r, uint32_t codeset, uint32_t holdtime, std::vector<uint32_t> keycodes, uint32_t flags) override;
+    void SendKey(
+        bus::Reply<>& r, uint32_t codeset, uint32_t holdtime, std::vector<uint32_t> keycodes, uint32_t flags) override;
     void SendProcessSignal(bus::Reply<>& r, int64_t pidValue, uint32_t sigNum, uint32_t flags) override;
     void SetBlockIOParameters(bus::Reply<>& r, TypedParams params, uint32_t flags) override;
     void SetBlockIOTune(bus::Reply<>& r, std::string disk, TypedParams params, uint32_t flags) override;
@@ -163,7 +173,8 @@ public:
     void SetMemory(bus::Reply<>& r, uint64_t memory, uint32_t flags) override;
     void SetMemoryParameters(bus::Reply<>& r, TypedParams params, uint32_t flags) override;
     void SetMemoryStatsPeriod(bus::Reply<>& r, int32_t period, uint32_t flags) override;
-    void SetMetadata(bus::Reply<>& r, int32_t type, std::string metadata, std::string key, std::string uri, uint32_t flags) override;
+    void SetMetadata(
+        bus::Reply<>& r, int32_t type, std::string metadata, std::string key, std::string uri, uint32_t flags) override;
     void SetNumaParameters(bus::Reply<>& r, TypedParams params, uint32_t flags) override;
     void SetPerfEvents(bus::Reply<>& r, TypedParams params, uint32_t flags) override;
     void SetSchedulerParameters(bus::Reply<>& r, TypedParams params, uint32_t flags) override;
@@ -190,14 +201,21 @@ public:
     bool getUpdated(const char* path) override;
     std::string getUUID(const char* path) override;
 
+    void beginBatch(const char* path) override;
+    void endBatch() override { batch_.reset(); }
+
 private:
     std::string uuid(const char* path) const;
+    // The domain's summary: the batch's copy while appendAllProperties runs.
+    const DomainSummary& summary(const char* path);
     Connection& c_;
+    std::optional<std::pair<std::string, DomainSummary>> batch_;
+    DomainSummary single_;
 };
 
 class SnapshotAdaptor : public glue::DomainSnapshotServer {
 public:
-    explicit SnapshotAdaptor(Connection& c) : c_(c) {}
+    explicit SnapshotAdaptor(Connection& c) : c_(c) { }
 
     void Delete(bus::Reply<>& r, uint32_t flags) override;
     void GetParent(bus::Reply<bus::ObjectPath>& r, uint32_t flags) override;

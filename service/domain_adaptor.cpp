@@ -30,7 +30,8 @@ void DomainAdaptor::AttachDevice(bus::Reply<>& r, std::string xml, uint32_t flag
     r.ok();
 }
 
-void DomainAdaptor::BlockPeek(bus::Reply<std::vector<uint8_t>>& r, std::string disk, uint64_t offset, uint64_t size, uint32_t flags)
+void DomainAdaptor::BlockPeek(
+    bus::Reply<std::vector<uint8_t>>& r, std::string disk, uint64_t offset, uint64_t size, uint32_t flags)
 {
     r.ok(c_.driver().domainBlockPeek(uuid(r.path()), disk, offset, size, flags));
 }
@@ -106,7 +107,8 @@ void DomainAdaptor::GetBlockIOTune(bus::Reply<TypedParams>& r, std::string disk,
     r.ok(c_.driver().domainGetBlockIoTune(uuid(r.path()), disk, flags));
 }
 
-void DomainAdaptor::GetBlockJobInfo(bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t>>& r, std::string disk, uint32_t flags)
+void DomainAdaptor::GetBlockJobInfo(
+    bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t>>& r, std::string disk, uint32_t flags)
 {
     r.ok(c_.driver().domainGetBlockJobInfo(uuid(r.path()), disk, flags));
 }
@@ -126,7 +128,9 @@ void DomainAdaptor::GetEmulatorPinInfo(bus::Reply<std::vector<bool>>& r, uint32_
     r.ok(c_.driver().domainGetEmulatorPinInfo(uuid(r.path()), flags));
 }
 
-void DomainAdaptor::GetFSInfo(bus::Reply<std::vector<std::tuple<std::string, std::string, std::string, std::vector<std::string>>>>& r, uint32_t flags)
+void DomainAdaptor::GetFSInfo(
+    bus::Reply<std::vector<std::tuple<std::string, std::string, std::string, std::vector<std::string>>>>& r,
+    uint32_t flags)
 {
     r.ok(c_.driver().domainGetFSInfo(uuid(r.path()), flags));
 }
@@ -151,7 +155,8 @@ void DomainAdaptor::GetIOThreadInfo(bus::Reply<std::vector<std::tuple<uint32_t, 
     r.ok(c_.driver().domainGetIOThreadInfo(uuid(r.path()), flags));
 }
 
-void DomainAdaptor::GetJobInfo(bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>>& r)
+void DomainAdaptor::GetJobInfo(bus::Reply<std::tuple<int32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+        uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>>& r)
 {
     r.ok(c_.driver().domainGetJobInfo(uuid(r.path())));
 }
@@ -232,7 +237,10 @@ void DomainAdaptor::InjectNMI(bus::Reply<>& r, uint32_t flags)
     r.ok();
 }
 
-void DomainAdaptor::InterfaceAddresses(bus::Reply<std::vector<std::tuple<std::string, std::string, std::vector<std::tuple<int32_t, std::string, uint32_t>>>>>& r, uint32_t source, uint32_t flags)
+void DomainAdaptor::InterfaceAddresses(
+    bus::Reply<
+        std::vector<std::tuple<std::string, std::string, std::vector<std::tuple<int32_t, std::string, uint32_t>>>>>& r,
+    uint32_t source, uint32_t flags)
 {
     r.ok(c_.driver().domainInterfaceAddresses(uuid(r.path()), source, flags));
 }
@@ -313,7 +321,8 @@ void DomainAdaptor::Save(bus::Reply<>& r, std::string to, std::string xml, uint3
     r.ok();
 }
 
-void DomainAdaptor::SendKey(bus::Reply<>& r, uint32_t codeset, uint32_t holdtime, std::vector<uint32_t> keycodes, uint32_t flags)
+void DomainAdaptor::SendKey(
+    bus::Reply<>& r, uint32_t codeset, uint32_t holdtime, std::vector<uint32_t> keycodes, uint32_t flags)
 {
     c_.driver().domainSendKey(uuid(r.path()), codeset, holdtime, keycodes, flags);
     r.ok();
@@ -373,7 +382,8 @@ void DomainAdaptor::SetMemoryStatsPeriod(bus::Reply<>& r, int32_t period, uint32
     r.ok();
 }
 
-void DomainAdaptor::SetMetadata(bus::Reply<>& r, int32_t type, std::string metadata, std::string key, std::string uri, uint32_t flags)
+void DomainAdaptor::SetMetadata(
+    bus::Reply<>& r, int32_t type, std::string metadata, std::string key, std::string uri, uint32_t flags)
 {
     c_.driver().domainSetMetadata(uuid(r.path()), type, metadata, key, uri, flags);
     r.ok();
@@ -459,28 +469,43 @@ void DomainAdaptor::SnapshotLookupByName(bus::Reply<bus::ObjectPath>& r, std::st
     r.ok({c_.snapshotPath(c_.driver().domainSnapshotLookupByName(uuid(r.path()), name, flags))});
 }
 
-bool DomainAdaptor::getActive(const char* path) { return c_.driver().domainSummary(uuid(path)).active; }
-bool DomainAdaptor::getAutostart(const char* path) { return c_.driver().domainSummary(uuid(path)).autostart; }
+void DomainAdaptor::beginBatch(const char* path)
+{
+    batch_.reset();
+    try {
+        batch_.emplace(path, c_.driver().domainSummary(uuid(path)));
+    } catch (const VirtError&) {
+        // each getter fails on its own, as without a batch
+    }
+}
+
+const DomainSummary& DomainAdaptor::summary(const char* path)
+{
+    if (batch_ && batch_->first == path)
+        return batch_->second;
+    single_ = c_.driver().domainSummary(uuid(path)); // getters run on the bus thread only
+    return single_;
+}
+
+bool DomainAdaptor::getActive(const char* path) { return summary(path).active; }
+bool DomainAdaptor::getAutostart(const char* path) { return summary(path).autostart; }
 void DomainAdaptor::setAutostart(const char* path, bool value) { c_.driver().domainSetAutostart(uuid(path), value); }
 
 // virDomainGetID answers (unsigned)-1 for an inactive domain, and
 // libvirt-dbus passes that through.
-uint32_t DomainAdaptor::getId(const char* path)
-{
-    return static_cast<uint32_t>(c_.driver().domainSummary(uuid(path)).id);
-}
+uint32_t DomainAdaptor::getId(const char* path) { return static_cast<uint32_t>(summary(path).id); }
 
-std::string DomainAdaptor::getName(const char* path) { return c_.driver().domainSummary(uuid(path)).name; }
-std::string DomainAdaptor::getOSType(const char* path) { return c_.driver().domainSummary(uuid(path)).osType; }
-bool DomainAdaptor::getPersistent(const char* path) { return c_.driver().domainSummary(uuid(path)).persistent; }
+std::string DomainAdaptor::getName(const char* path) { return summary(path).name; }
+std::string DomainAdaptor::getOSType(const char* path) { return summary(path).osType; }
+bool DomainAdaptor::getPersistent(const char* path) { return summary(path).persistent; }
 
 std::tuple<std::string, int32_t> DomainAdaptor::getSchedulerType(const char* path)
 {
-    auto s = c_.driver().domainSummary(uuid(path));
+    const auto& s = summary(path);
     return {s.schedulerType, s.schedulerParams};
 }
 
-bool DomainAdaptor::getUpdated(const char* path) { return c_.driver().domainSummary(uuid(path)).updated; }
-std::string DomainAdaptor::getUUID(const char* path) { return c_.driver().domainSummary(uuid(path)).uuid; }
+bool DomainAdaptor::getUpdated(const char* path) { return summary(path).updated; }
+std::string DomainAdaptor::getUUID(const char* path) { return summary(path).uuid; }
 
 } // namespace virtbus

@@ -328,6 +328,8 @@ def generate(xml_path, table, stem):
           f"void {cls}::appendAllProperties(sd_bus_message* m, const char* path, bool doubleWrap,",
           "                                 const bus::PropertyFilter* only)", "{",
           "    bus::Writer w(m);"]
+    if props:
+        c.append("    bus::PropertyBatch batch(*this, path);")
     for p in props:
         pn, sig = p.get("name"), p.get("type")
         c += [f'    if (!only || (*only)("{pn}")) try {{', f"        auto v = get{pn}(path);",

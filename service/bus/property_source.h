@@ -39,6 +39,12 @@ public:
     void setDispatcher(Dispatcher* d) { dispatcher_ = d; }
     Dispatcher* dispatcher() const { return dispatcher_; }
 
+    // appendAllProperties brackets its getters with these, so a server can
+    // look the object up once for all its properties instead of once per
+    // property (GetManagedObjects reads every property of every object).
+    virtual void beginBatch(const char* path) { (void)path; }
+    virtual void endBatch() { }
+
     // Who decides whether a call may run; null (the default): everyone may.
     void setAuthorizer(Authorizer* a) { authorizer_ = a; }
     Authorizer* authorizer() const { return authorizer_; }
@@ -46,6 +52,17 @@ public:
 private:
     Dispatcher* dispatcher_ = nullptr;
     Authorizer* authorizer_ = nullptr;
+};
+
+class PropertyBatch {
+public:
+    PropertyBatch(PropertySource& s, const char* path) : s_(s) { s_.beginBatch(path); }
+    ~PropertyBatch() { s_.endBatch(); }
+    PropertyBatch(const PropertyBatch&) = delete;
+    PropertyBatch& operator=(const PropertyBatch&) = delete;
+
+private:
+    PropertySource& s_;
 };
 
 } // namespace virtbus::bus
