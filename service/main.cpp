@@ -134,6 +134,13 @@ int run(BusKind kind, bool withQemu, long idleTimeout)
                 idle = std::make_unique<IdleExit>(event, bus, uint64_t(idleTimeout) * 1000000, active);
                 countedWorkers = std::make_unique<CountingDispatcher>(workers, *idle);
                 dispatcher = countedWorkers.get();
+                if (polkit)
+                    polkit->onPending([i = idle.get()](bool started) {
+                        if (started)
+                            i->callStarted();
+                        else
+                            i->callFinished();
+                    });
             }
             connections.push_back(std::make_unique<Connection>(bus, std::make_unique<TestDriver>()));
             if (withQemu)

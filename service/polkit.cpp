@@ -92,6 +92,7 @@ void Polkit::callerUid(sd_bus_message* call, std::function<void(std::optional<ui
         return;
     }
     uidLookups_[sender] = l;
+    pending(true);
 }
 
 int Polkit::onUid(sd_bus_message* reply, void* userdata, sd_bus_error*)
@@ -110,6 +111,7 @@ int Polkit::onUid(sd_bus_message* reply, void* userdata, sd_bus_error*)
     auto waiting = std::move(l->waiting);
     sd_bus_slot_unref(l->slot);
     delete l;
+    self->pending(false);
     for (auto& w : waiting)
         w(uid);
     return 1;
@@ -166,6 +168,7 @@ void Polkit::ask(sd_bus_message* call, const std::string& sender, const std::str
         return;
     }
     ++queries_;
+    pending(true);
 }
 
 int Polkit::onVerdict(sd_bus_message* reply, void* userdata, sd_bus_error*)
@@ -195,6 +198,7 @@ int Polkit::onVerdict(sd_bus_message* reply, void* userdata, sd_bus_error*)
     Done done = std::move(p->done);
     sd_bus_slot_unref(p->slot);
     self->pending_.erase(p->it);
+    self->pending(false);
     done(std::move(v));
     return 1;
 }

@@ -39,6 +39,11 @@ public:
     void callerUid(sd_bus_message* call, std::function<void(std::optional<uid_t>)> done);
     void check(sd_bus_message* call, const std::string& action, const Details& details, Done done);
 
+    // Told when a question to the bus or polkit goes out (true) and when
+    // its answer is in (false): a call waiting for polkit is in flight for
+    // idle exit.
+    void onPending(std::function<void(bool started)> f) { pendingHook_ = std::move(f); }
+
     // For tests and benchmarks (debug log at exit).
     uint64_t queries() const { return queries_; }
     size_t cached() const { return cache_.size(); }
@@ -74,6 +79,12 @@ private:
     std::map<std::string, bool> cache_;
     std::list<Pending> pending_;
     uint64_t queries_ = 0;
+    std::function<void(bool)> pendingHook_;
+    void pending(bool started)
+    {
+        if (pendingHook_)
+            pendingHook_(started);
+    }
 };
 
 } // namespace virtbus
