@@ -191,27 +191,40 @@ void ConnectionAuthorizer::authorize(sd_bus_message* call, const std::vector<bus
         done(nullptr);
         return;
     }
-    std::vector<Query> queries;
-    try {
-        const char* path = sd_bus_message_get_path(call);
-        for (const auto& c : checks)
-            queries.push_back({actionId(c.object, c.permission), details(c.object, path ? path : "", c.xml)});
-    } catch (...) {
-        // The object is gone (or never was): the error libvirt gives for it.
-        done(std::current_exception());
-        return;
-    }
-    auto actions = std::make_shared<std::vector<std::string>>();
-    for (const auto& q : queries)
-        actions->push_back(q.action);
-    askAll(call, std::move(queries), [actions, done = std::move(done)](std::vector<bool> ok) {
-        for (size_t i = 0; i < ok.size(); ++i) {
-            if (!ok[i]) {
-                done(std::make_exception_ptr(bus::AccessDenied("access denied: " + (*actions)[i])));
-                return;
-            }
+    // Root needs no details: no driver lookups, no second parse of the
+    // caller's XML. The checks' XML stays valid while `done` (which holds
+    // the call's arguments) lives.
+    sd_bus_message_ref(call);
+    polkit_.callerUid(call, [this, call, checks, done = std::move(done)](std::optional<uid_t> uid) mutable {
+        if (uid && *uid == 0) {
+            sd_bus_message_unref(call);
+            done(nullptr);
+            return;
         }
-        done(nullptr);
+        std::vector<Query> queries;
+        try {
+            const char* path = sd_bus_message_get_path(call);
+            for (const auto& c : checks)
+                queries.push_back({actionId(c.object, c.permission), details(c.object, path ? path : "", c.xml)});
+        } catch (...) {
+            // The object is gone (or never was): the error libvirt gives for it.
+            sd_bus_message_unref(call);
+            done(std::current_exception());
+            return;
+        }
+        auto actions = std::make_shared<std::vector<std::string>>();
+        for (const auto& q : queries)
+            actions->push_back(q.action);
+        askAll(call, std::move(queries), [actions, done = std::move(done)](std::vector<bool> ok) {
+            for (size_t i = 0; i < ok.size(); ++i) {
+                if (!ok[i]) {
+                    done(std::make_exception_ptr(bus::AccessDenied("access denied: " + (*actions)[i])));
+                    return;
+                }
+            }
+            done(nullptr);
+        });
+        sd_bus_message_unref(call);
     });
 }
 

@@ -33,8 +33,9 @@ struct Check {
     const char* object; // "domain", "storage-vol", ... as in the table
     const char* permission; // "start", "read-secure", ...
     // The XML of the object a call creates (DomainDefineXML), whose name and
-    // UUID are the details; null: the object at the call's path. Only read
-    // during authorize().
+    // UUID are the details; null: the object at the call's path. Must stay
+    // valid until authorize()'s `done` is called or destroyed (the glue
+    // points into the arguments `done` holds).
     const std::string* xml = nullptr;
 };
 
