@@ -3,36 +3,47 @@
 // driver: virX".
 #include "driver.h"
 
+#include <initializer_list>
+
 namespace virtbus {
 
 NetworkDriver& Driver::networks()
 {
     static NetworkDriver none;
-    return none;
+    return attachedNetworks_ ? *attachedNetworks_ : none;
 }
 
 StorageDriver& Driver::storage()
 {
     static StorageDriver none;
-    return none;
+    return attachedStorage_ ? *attachedStorage_ : none;
 }
 
 InterfaceDriver& Driver::interfaces()
 {
     static InterfaceDriver none;
-    return none;
+    return attachedInterfaces_ ? *attachedInterfaces_ : none;
 }
 
 NodeDeviceDriver& Driver::nodeDevices()
 {
     static NodeDeviceDriver none;
-    return none;
+    return attachedNodeDevices_ ? *attachedNodeDevices_ : none;
 }
 
 SecretDriver& Driver::secrets()
 {
     static SecretDriver none;
     return attachedSecrets_ ? *attachedSecrets_ : none;
+}
+
+void Driver::startAttached()
+{
+    for (SubDriver* d : std::initializer_list<SubDriver*> {attachedSecrets_.get(), attachedNodeDevices_.get(),
+                                                           attachedInterfaces_.get(), attachedNetworks_.get(),
+                                                           attachedStorage_.get()})
+        if (d)
+            d->start();
 }
 
 NWFilterDriver& Driver::nwfilters()

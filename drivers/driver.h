@@ -85,9 +85,18 @@ public:
     virtual NodeDeviceDriver& nodeDevices();
     virtual SecretDriver& secrets();
     virtual NWFilterDriver& nwfilters();
-    // Gives a driver without secrets of its own a store to serve (the
-    // host's secrets on the QEMU connection). Before the connection is built.
-    void attachSecrets(std::unique_ptr<SecretDriver> s) { attachedSecrets_ = std::move(s); }
+    // Gives a driver without sub-drivers of its own the host's (secrets,
+    // storage, networks, ... on the QEMU connection). Before the connection
+    // is built: the connection hands them their event sink.
+    void attach(std::unique_ptr<NetworkDriver> d) { attachedNetworks_ = std::move(d); }
+    void attach(std::unique_ptr<StorageDriver> d) { attachedStorage_ = std::move(d); }
+    void attach(std::unique_ptr<InterfaceDriver> d) { attachedInterfaces_ = std::move(d); }
+    void attach(std::unique_ptr<NodeDeviceDriver> d) { attachedNodeDevices_ = std::move(d); }
+    void attach(std::unique_ptr<SecretDriver> d) { attachedSecrets_ = std::move(d); }
+    // After start(): starts the attached sub-drivers, secrets first (the
+    // others may need them), networks before storage (a netfs pool may
+    // mount over one).
+    void startAttached();
 
     // ---- connection ----
     virtual std::string name() const = 0; // "Test", "QEMU": the path element and connect_driver
@@ -248,7 +257,12 @@ protected:
 
 private:
     EventSink* sink_ = nullptr;
+    // Destroyed in reverse: storage and networks before the secrets they use.
     std::unique_ptr<SecretDriver> attachedSecrets_;
+    std::unique_ptr<NodeDeviceDriver> attachedNodeDevices_;
+    std::unique_ptr<InterfaceDriver> attachedInterfaces_;
+    std::unique_ptr<NetworkDriver> attachedNetworks_;
+    std::unique_ptr<StorageDriver> attachedStorage_;
 };
 
 } // namespace virtbus

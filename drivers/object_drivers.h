@@ -22,6 +22,9 @@ class SubDriver {
 public:
     virtual ~SubDriver() = default;
     void setEventSink(EventSink* sink) { sink_ = sink; }
+    // Called once, after the event sink is set and before clients call:
+    // autostart, and finding live state (mounts, bridges) again.
+    virtual void start() {}
 
 protected:
     EventSink* sink() { return sink_; }

@@ -73,7 +73,7 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
     auto store = std::make_unique<SecretStore>(secrets);
     for (const auto& w : store->loadWarnings())
         logWarning("secrets: %s", w.c_str());
-    driver->attachSecrets(std::move(store));
+    driver->attach(std::unique_ptr<SecretDriver>(std::move(store)));
     return driver;
 }
 
@@ -150,6 +150,7 @@ int run(BusKind kind, bool withQemu, long idleTimeout)
                     c->enableAuthorization(*polkit);
                 c->publish();
                 c->driver().start();
+                c->driver().startAttached();
             }
         } catch (const std::exception& e) {
             logError("cannot publish objects: %s", e.what());
