@@ -3,6 +3,7 @@
 // conflicts and FindStoragePoolSources in test_storage_sources.cpp.
 #include "test/test_storage_internal.h"
 
+#include "storage/pool_rules.h"
 #include "xml/domain_xml.h" // isValidUUID, normalizeUUID
 
 #include <utility>
@@ -12,38 +13,6 @@ namespace virtbus {
 using namespace teststorage;
 
 namespace {
-
-// virConnectListAllStoragePoolsFlags.
-enum : uint32_t {
-    kListInactive = 1u << 0,
-    kListActive = 1u << 1,
-    kListPersistent = 1u << 2,
-    kListTransient = 1u << 3,
-    kListAutostart = 1u << 4,
-    kListNoAutostart = 1u << 5,
-    kListAll = (1u << 20) - 1, // the state flags and one flag per pool type
-};
-
-// The per-type flags, from VIR_CONNECT_LIST_STORAGE_POOLS_DIR (1 << 6) on,
-// in libvirt's order. sheepdog (1 << 15) is gone from libvirt 9.0's pool
-// types but its flag is still accepted; it matches nothing.
-constexpr std::pair<const char*, uint32_t> kTypeFlags[] = {
-    {"dir", 1u << 6},
-    {"fs", 1u << 7},
-    {"netfs", 1u << 8},
-    {"logical", 1u << 9},
-    {"disk", 1u << 10},
-    {"iscsi", 1u << 11},
-    {"scsi", 1u << 12},
-    {"mpath", 1u << 13},
-    {"rbd", 1u << 14},
-    {"sheepdog", 1u << 15},
-    {"gluster", 1u << 16},
-    {"zfs", 1u << 17},
-    {"vstorage", 1u << 18},
-    {"iscsi-direct", 1u << 19},
-};
-constexpr uint32_t kListTypes = kListAll & ~((1u << 6) - 1);
 
 // virStoragePoolState.
 enum : int32_t { kStateInactive = 0, kStateRunning = 2 };
@@ -133,7 +102,7 @@ TestStorageDriver::Pool& TestStorageDriver::addPool(xml::StoragePoolDef&& def, b
             conflict = it->second;
     } else {
         for (const auto& [name, other] : byName_) {
-            if (name != def.name && sourceConflict(other->def, def)) {
+            if (name != def.name && storage::sourceConflict(other->def, def)) {
                 conflict = other;
                 break;
             }
@@ -212,29 +181,12 @@ void TestStorageDriver::emitRefresh(const std::string& uuid)
 
 std::vector<PoolRef> TestStorageDriver::listStoragePools(uint32_t flags)
 {
-    checkFlags(flags, kListAll, "testConnectListAllStoragePools");
-    // virStoragePoolObjMatch: within each group of flags, none given means
-    // no filtering, otherwise the pool must match one of those given.
-    auto pick = [flags](uint32_t yes, uint32_t no, bool value) {
-        if (!(flags & (yes | no)))
-            return true;
-        return (value && (flags & yes)) || (!value && (flags & no));
-    };
-    auto typeMatches = [flags](const std::string& type) {
-        if (!(flags & kListTypes))
-            return true;
-        for (const auto& [name, bit] : kTypeFlags)
-            if ((flags & bit) && type == name)
-                return true;
-        return false;
-    };
+    checkFlags(flags, storage::kPoolListAll, "testConnectListAllStoragePools");
     std::lock_guard lock(mu_);
     std::vector<PoolRef> out;
     out.reserve(byName_.size());
     for (const auto& [name, p] : byName_) {
-        bool autostart = p->persistent && p->autostart;
-        if (pick(kListActive, kListInactive, p->active) && pick(kListPersistent, kListTransient, p->persistent)
-            && pick(kListAutostart, kListNoAutostart, autostart) && typeMatches(p->def.type))
+        if (storage::matchesPoolListFlags(flags, p->def.type, p->active, p->persistent, p->persistent && p->autostart))
             out.push_back(p->ref());
     }
     return out;

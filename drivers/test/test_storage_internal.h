@@ -64,10 +64,6 @@ inline constexpr uint64_t kPoolCapacity = 100ULL * 1024 * 1024 * 1024;
 // a huge argument cannot make a huge reply.
 std::string echo(const std::string& s);
 
-// virStoragePoolObjSourceFindDuplicate's test for one existing pool:
-// whether `def` would use the storage `pool` uses (test_storage_sources.cpp).
-bool sourceConflict(const xml::StoragePoolDef& pool, const xml::StoragePoolDef& def);
-
 } // namespace teststorage
 
 } // namespace virtbus
