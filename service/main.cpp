@@ -18,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "polkit.h"
+#include "interface/iface_driver.h"
 #include "qemu/qemu_driver.h"
 #include "secret/secret_store.h"
 #include "test/test_driver.h"
@@ -69,11 +70,19 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
     std::string secrets = cfg.configDir.substr(0, cfg.configDir.find_last_of('/')) + "/secrets";
     if (const char* dir = getenv("VIRTBUS_SECRET_DIR"); dir && *dir)
         secrets = dir;
+    std::string ifaceConfig = cfg.configDir.substr(0, cfg.configDir.find_last_of('/')) + "/interfaces";
+    if (const char* dir = getenv("VIRTBUS_INTERFACE_CONFIG_DIR"); dir && *dir)
+        ifaceConfig = dir;
+    std::string ifaceState = cfg.stateDir.substr(0, cfg.stateDir.find_last_of('/')) + "/interfaces";
     auto driver = std::make_unique<QemuDriver>(std::move(cfg));
     auto store = std::make_unique<SecretStore>(secrets);
     for (const auto& w : store->loadWarnings())
         logWarning("secrets: %s", w.c_str());
     driver->attach(std::unique_ptr<SecretDriver>(std::move(store)));
+    auto ifaces = std::make_unique<HostInterfaceDriver>(ifaceConfig, ifaceState);
+    for (const auto& w : ifaces->loadWarnings())
+        logWarning("interfaces: %s", w.c_str());
+    driver->attach(std::unique_ptr<InterfaceDriver>(std::move(ifaces)));
     return driver;
 }
 

@@ -150,7 +150,7 @@ class Daemon:
     START_TIMEOUT = 5.0
     STOP_TIMEOUT = 1.0
 
-    def __init__(self, bus_address, logdir):
+    def __init__(self, bus_address, logdir, wrapper=(), extra_env=None):
         self.bus_address = bus_address
         self.log_path = Path(logdir) / "virtbusd.log"
         self.log = open(self.log_path, "wb")
@@ -162,7 +162,9 @@ class Daemon:
             env[f"VIRTBUS_QEMU_{kind}_DIR"] = str(Path(logdir) / "qemu" / kind.lower())
         # Probed capabilities are keyed by the binary: one cache serves all.
         env.setdefault("VIRTBUS_QEMU_CACHE_DIR", str(REPO_ROOT / "build" / "qemu-caps-cache"))
-        self.proc = subprocess.Popen([virtbusd_binary(), "--session"], env=env,
+        env.update(extra_env or {})
+        # `wrapper` must exec the daemon (nsenter does), so SIGTERM reaches it.
+        self.proc = subprocess.Popen([*wrapper, virtbusd_binary(), "--session"], env=env,
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -348,6 +350,10 @@ class DaemonTestCase(unittest.TestCase):
     """One private bus and one fresh virtbusd per test class."""
 
     collect_signals = True
+    # A command prefix that execs the daemon (e.g. nsenter into a network
+    # namespace), and extra environment for it.
+    daemon_wrapper = ()
+    daemon_env = {}
 
     @classmethod
     def setUpClass(cls):
@@ -358,7 +364,8 @@ class DaemonTestCase(unittest.TestCase):
         cls.daemon = None
         try:
             cls.bus = dbus.bus.BusConnection(cls.private_bus.address, mainloop=glib_mainloop())
-            cls.daemon = Daemon(cls.private_bus.address, cls.private_bus.tmpdir.name)
+            cls.daemon = Daemon(cls.private_bus.address, cls.private_bus.tmpdir.name,
+                                cls.daemon_wrapper, cls.daemon_env)
             cls.daemon.wait_for_name(cls.bus)
             cls.collector = SignalCollector(cls.bus) if cls.collect_signals else None
             cls.conn = cls.bus.get_object(BUS_NAME, CONN_PATH)
