@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -284,6 +285,40 @@ class TestHostInterfaces(HostInterfaceCase):
         self.i(path, "Destroy", "u", 0)
         self.assertNotIn("bond0", links())
         self.assertIsNone(master_of("veth2"))
+
+    def test_dhcp_client(self):
+        # busybox udhcpd serves veth3's peer; <dhcp/> on veth3 gets a lease.
+        busybox = shutil.which("busybox")
+        if not busybox:
+            self.skipTest("needs busybox (udhcpd)")
+        ip("addr", "add", "10.9.0.1/24", "dev", "veth3p")
+        ip("link", "set", "veth3p", "up")
+        self.addCleanup(ip, "addr", "flush", "dev", "veth3p", check=False)
+        conf = Path(self.cfgdir.name) / "udhcpd.conf"
+        leases = Path(self.cfgdir.name) / "udhcpd.leases"
+        leases.touch()
+        conf.write_text(f"start 10.9.0.50\nend 10.9.0.60\ninterface veth3p\nlease_file {leases}\n"
+                        "option subnet 255.255.255.0\noption router 10.9.0.1\n")
+        server = subprocess.Popen(["nsenter", f"--net=/run/netns/{NS}", busybox, "udhcpd", "-f", str(conf)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(server.wait)
+        self.addCleanup(server.terminate)
+        path = self.define("<interface type='ethernet' name='veth3'>"
+                           "<protocol family='ipv4'><dhcp/></protocol></interface>")
+        self.i(path, "Create", "u", 0)
+        deadline = time.monotonic() + 20
+        got = set()
+        while time.monotonic() < deadline and not got:
+            got = {a for a in addrs("veth3") if a[0].startswith("10.9.0.")}
+            time.sleep(0.05)
+        self.assertEqual(len(got), 1, "no DHCP lease on veth3")
+        self.assertEqual([(r["gateway"], r["dev"]) for r in ipj("route", "show", "default")], [("10.9.0.1", "veth3")])
+        live = ET.fromstring(str(self.i(path, "GetXMLDesc", "u", 0)))
+        self.assertIsNotNone(live.find("protocol[@family='ipv4']/dhcp"))
+        self.i(path, "Destroy", "u", 0)
+        self.assertNotIn("UP", links()["veth3"]["flags"])
+        clients = subprocess.run(["pgrep", "-f", "udhcpc .*-i veth3"], capture_output=True, text=True).stdout
+        self.assertEqual(clients.strip(), "", "the DHCP client outlived Destroy")
 
     def test_change_transactions(self):
         a = self.define("<interface type='bridge' name='tra'><mtu size='1500'/><bridge/></interface>")
