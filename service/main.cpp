@@ -16,6 +16,7 @@
 #include "config.h"
 #include "connection.h"
 #include "log.h"
+#include "nodedev/nodedev_driver.h"
 #include "notify.h"
 #include "polkit.h"
 #include "interface/iface_driver.h"
@@ -60,6 +61,16 @@ void releaseName(sd_bus* bus)
             break;
 }
 
+// The host's devices; VIRTBUS_SYSFS_ROOT points the driver at another
+// sysfs tree (a test's).
+std::unique_ptr<virtbus::NodeDevDriver> makeNodeDevDriver()
+{
+    virtbus::NodeDevOptions opts;
+    if (const char* root = getenv("VIRTBUS_SYSFS_ROOT"); root && *root)
+        opts.sysfsRoot = root;
+    return std::make_unique<virtbus::NodeDevDriver>(std::move(opts));
+}
+
 // The QEMU connection also serves the host's secrets, kept next to its
 // definitions (/etc/virtbus/secrets, ~/.config/virtbus/secrets), or in
 // $VIRTBUS_SECRET_DIR.
@@ -83,6 +94,7 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
     for (const auto& w : ifaces->loadWarnings())
         logWarning("interfaces: %s", w.c_str());
     driver->attach(std::unique_ptr<InterfaceDriver>(std::move(ifaces)));
+    driver->attach(std::unique_ptr<NodeDeviceDriver>(makeNodeDevDriver()));
     return driver;
 }
 
