@@ -105,7 +105,7 @@ public:
         }
         nl_.run(rtnl::newLinkRequest(n), "cannot create " + def.type + " '" + def.name + "'");
         auto now = nl_.snapshot(false);
-        const rtnl::Link* made = now.byName(def.name);
+        const rtnl::Link* made = now->byName(def.name);
         if (!made)
             throw ifaceErr(ErrCode::InternalError, "interface '" + def.name + "' vanished after its creation");
         int index = made->index;
@@ -234,14 +234,14 @@ void HostInterfaceDriver::ifaceCreate(const std::string& mac, uint32_t flags)
     {
         std::lock_guard lock(mu_);
         auto s = nl_.snapshot(true);
-        auto all = entries(s);
+        auto all = entries(*s);
         const Entry& e = byMac(all, mac);
         checkFlags(flags, 0, "virInterfaceCreate");
         if (e.active)
             throw ifaceErr(ErrCode::OperationInvalid, "interface '" + e.name + "' is already running");
         before = view(all);
         if (e.def) {
-            bringUp(*e.def, s);
+            bringUp(*e.def, *s);
         } else {
             rtnl::LinkChange c {e.link->index, true, {}, {}, {}};
             nl_.run(rtnl::setLinkRequest(c), "cannot bring '" + e.name + "' up");
@@ -257,13 +257,13 @@ void HostInterfaceDriver::ifaceDestroy(const std::string& mac, uint32_t flags)
     {
         std::lock_guard lock(mu_);
         auto s = nl_.snapshot(true);
-        auto all = entries(s);
+        auto all = entries(*s);
         const Entry& e = byMac(all, mac);
         checkFlags(flags, 0, "virInterfaceDestroy");
         if (!e.active)
             throw ifaceErr(ErrCode::OperationInvalid, "interface '" + e.name + "' is not running");
         before = view(all);
-        bringDown(e, s);
+        bringDown(e, *s);
         after = viewNow();
     }
     publish(before, after);

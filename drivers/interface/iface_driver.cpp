@@ -87,7 +87,7 @@ HostInterfaceDriver::View HostInterfaceDriver::view(const std::vector<Entry>& al
 HostInterfaceDriver::View HostInterfaceDriver::viewNow()
 {
     auto s = nl_.snapshot(false);
-    return view(entries(s));
+    return view(entries(*s));
 }
 
 void HostInterfaceDriver::publish(const View& before, const View& after)
@@ -120,7 +120,7 @@ std::vector<IfaceRef> HostInterfaceDriver::listInterfaces(uint32_t flags)
     std::lock_guard lock(mu_);
     auto s = nl_.snapshot(false);
     std::vector<IfaceRef> out;
-    for (const auto& e : entries(s)) {
+    for (const auto& e : entries(*s)) {
         bool pick = !(flags & (kListInactive | kListActive)) || (e.active && (flags & kListActive))
             || (!e.active && (flags & kListInactive));
         if (pick)
@@ -133,7 +133,7 @@ IfaceRef HostInterfaceDriver::ifaceLookupByName(const std::string& name)
 {
     std::lock_guard lock(mu_);
     auto s = nl_.snapshot(false);
-    for (const auto& e : entries(s))
+    for (const auto& e : entries(*s))
         if (e.name == name)
             return {e.name, e.mac};
     throw ifaceErr(ErrCode::NoInterface, "couldn't find interface named '" + echo(name) + "'");
@@ -143,7 +143,7 @@ IfaceRef HostInterfaceDriver::ifaceLookupByMAC(const std::string& mac)
 {
     std::lock_guard lock(mu_);
     auto s = nl_.snapshot(false);
-    auto all = entries(s);
+    auto all = entries(*s);
     const Entry& e = byMac(all, mac);
     return {e.name, e.mac};
 }
@@ -152,7 +152,7 @@ bool HostInterfaceDriver::ifaceExists(const std::string& mac)
 {
     std::lock_guard lock(mu_);
     auto s = nl_.snapshot(false);
-    for (const auto& e : entries(s))
+    for (const auto& e : entries(*s))
         if (sameMac(e.mac, mac))
             return true;
     return false;
@@ -162,7 +162,7 @@ IfaceSummary HostInterfaceDriver::ifaceSummary(const std::string& mac)
 {
     std::lock_guard lock(mu_);
     auto s = nl_.snapshot(false);
-    auto all = entries(s);
+    auto all = entries(*s);
     const Entry& e = byMac(all, mac);
     return {e.name, e.mac, e.active};
 }
@@ -171,14 +171,14 @@ std::string HostInterfaceDriver::ifaceGetXMLDesc(const std::string& mac, uint32_
 {
     std::lock_guard lock(mu_);
     auto s = nl_.snapshot(true);
-    auto all = entries(s);
+    auto all = entries(*s);
     const Entry& e = byMac(all, mac);
     xml::FormatOptions opts = xml::interfaceFormatOptions(flags, "virInterfaceGetXMLDesc");
     // The stored definition when asked for it, or when there is nothing live.
     if (e.def && (opts.inactive || !e.link))
         return xml::formatInterfaceXML(*e.def, opts);
     auto routes = nl_.defaultRoutes();
-    return xml::formatInterfaceXML(iface::describe(s, *e.link, routes, e.def), opts);
+    return xml::formatInterfaceXML(iface::describe(*s, *e.link, routes, e.def), opts);
 }
 
 // ---- definitions ----
@@ -198,7 +198,7 @@ IfaceRef HostInterfaceDriver::ifaceDefineXML(const std::string& xml, uint32_t fl
         before = viewNow();
         store_.put(def);
         auto s = nl_.snapshot(false);
-        auto all = entries(s);
+        auto all = entries(*s);
         for (const auto& e : all)
             if (e.name == def.name)
                 ref = {e.name, e.mac};
@@ -214,13 +214,13 @@ void HostInterfaceDriver::ifaceUndefine(const std::string& mac)
     {
         std::lock_guard lock(mu_);
         auto s = nl_.snapshot(false);
-        auto all = entries(s);
+        auto all = entries(*s);
         const Entry& e = byMac(all, mac);
         if (!e.def)
             throw ifaceErr(ErrCode::OperationInvalid, "interface '" + e.name + "' is not defined");
         before = view(all);
         store_.remove(e.name);
-        after = view(entries(s));
+        after = view(entries(*s));
     }
     publish(before, after);
 }

@@ -7,6 +7,8 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -273,83 +275,6 @@ nl::Message dumpRequest(uint16_t type, int family)
         m.header<rtmsg>().rtm_family = static_cast<uint8_t>(family);
     }
     return m;
-}
-
-// ---- the kernel ----
-
-const Link* Snapshot::byName(const std::string& name) const
-{
-    for (const auto& l : links)
-        if (l.name == name)
-            return &l;
-    return nullptr;
-}
-
-const Link* Snapshot::byIndex(int index) const
-{
-    for (const auto& l : links)
-        if (l.index == index)
-            return &l;
-    return nullptr;
-}
-
-nl::Socket& Rtnl::sock()
-{
-    if (!sock_) {
-        try {
-            sock_.emplace();
-        } catch (const std::system_error& e) {
-            throw systemError(ErrDomain::Interface, "cannot open a netlink socket", e.code().value());
-        }
-    }
-    return *sock_;
-}
-
-Snapshot Rtnl::snapshot(bool withAddresses)
-{
-    Snapshot s;
-    auto links = dumpRequest(RTM_GETLINK, AF_UNSPEC);
-    if (auto e = sock().dump(links, [&](const nlmsghdr* h) {
-            if (auto l = parseLink(h))
-                s.links.push_back(std::move(*l));
-        }))
-        throw systemError(ErrDomain::Interface, "cannot list network interfaces", e->errnum);
-    if (withAddresses) {
-        auto addrs = dumpRequest(RTM_GETADDR, AF_UNSPEC);
-        if (auto e = sock().dump(addrs, [&](const nlmsghdr* h) {
-                if (auto a = parseAddress(h))
-                    s.addresses.push_back(std::move(*a));
-            }))
-            throw systemError(ErrDomain::Interface, "cannot list interface addresses", e->errnum);
-    }
-    return s;
-}
-
-std::vector<Route> Rtnl::defaultRoutes()
-{
-    std::vector<Route> out;
-    auto m = dumpRequest(RTM_GETROUTE, AF_UNSPEC);
-    if (auto e = sock().dump(m, [&](const nlmsghdr* h) {
-            if (auto r = parseDefaultRoute(h))
-                out.push_back(std::move(*r));
-        }))
-        throw systemError(ErrDomain::Interface, "cannot list routes", e->errnum);
-    return out;
-}
-
-void Rtnl::run(nl::Message m, const std::string& what)
-{
-    auto e = sock().request(m);
-    if (!e)
-        return;
-    std::string msg = what;
-    if (!e->message.empty())
-        msg += " (" + e->message + ")";
-    VirtError err = systemError(ErrDomain::Interface, msg, e->errnum);
-    if (e->errnum == EPERM || e->errnum == EACCES)
-        throw VirtError(
-            err.code(), err.domain(), std::string(err.what()) + "; changing host interfaces needs CAP_NET_ADMIN");
-    throw err;
 }
 
 } // namespace virtbus::rtnl

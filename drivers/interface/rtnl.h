@@ -6,6 +6,7 @@
 #include "interface/netlink.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,10 +99,21 @@ struct Snapshot {
     const Link* byIndex(int index) const;
 };
 
+// Dumps are cached: a second socket listens to the kernel's link and
+// address notifications, and any notice (or a lost one: ENOBUFS) since the
+// last dump makes the next call dump again. So repeated reads of an
+// unchanged host (a client reading each object's properties) cost no
+// dump, and a change by anyone is seen on the next call.
 class Rtnl {
 public:
-    // Links (and addresses when `withAddresses`).
-    Snapshot snapshot(bool withAddresses);
+    Rtnl() = default;
+    ~Rtnl();
+    Rtnl(const Rtnl&) = delete;
+    Rtnl& operator=(const Rtnl&) = delete;
+
+    // Links (and addresses when `withAddresses`). The snapshot stays valid
+    // for its holder whatever happens to the cache.
+    std::shared_ptr<const Snapshot> snapshot(bool withAddresses);
     std::vector<Route> defaultRoutes();
     // Runs one change; a failure throws VirtError(SYSTEM_ERROR) whose
     // message starts with `what` and says when CAP_NET_ADMIN is missing.
@@ -109,7 +121,13 @@ public:
 
 private:
     nl::Socket& sock();
+    Snapshot dump(bool withAddresses);
+    bool changed(); // drains the notification socket
     std::optional<nl::Socket> sock_;
+    int monitor_ = -1;
+    bool monitorTried_ = false;
+    std::shared_ptr<const Snapshot> cache_;
+    bool cacheHasAddresses_ = false;
 };
 
 } // namespace virtbus::rtnl

@@ -141,6 +141,15 @@ class TestHostInterfaces(HostInterfaceCase):
             self.assertEqual(str(self.iprop(path, "Name")), name, path)
             self.assertEqual(bool(self.iprop(path, "Active")), "UP" in l["flags"])
         self.assertEqual(len(paths), len(kernel))
+        # A link made behind the daemon's back is listed on the next call
+        # (its dump cache follows the kernel's notifications).
+        ip("link", "add", "late0", "type", "veth", "peer", "name", "late0p")
+        self.addCleanup(ip, "link", "del", "late0", check=False)
+        late = iface_path(links()["late0"]["address"])
+        self.assertIn(late, [str(p) for p in self.q("ListInterfaces", "u", 0)])
+        ip("link", "del", "late0")
+        self.assertNotIn(late, [str(p) for p in self.q("ListInterfaces", "u", 0)])
+        kernel = links()
         active = [str(p) for p in self.q("ListInterfaces", "u", 2)]
         self.assertEqual(sorted(active), sorted(iface_path(l["address"]) for l in kernel.values() if "UP" in l["flags"]))
         self.assertIn(iface_path(kernel["lo"]["address"]), active)
