@@ -91,7 +91,10 @@ NodeDevDriver::NodeDevDriver(NodeDevOptions opts) :
         udev_.property = udevProperty;
         udev_.devlinks = udevDevlinks;
     }
-    enumerate();
+    // With a monitor, start() scans once events flow (the service calls
+    // it before any client can); without one this is the only scan.
+    if (!opts_.monitor)
+        enumerate();
 }
 
 NodeDevDriver::~NodeDevDriver()
@@ -109,8 +112,8 @@ void NodeDevDriver::start()
         if (!monitor_->start(udev_.property != nullptr))
             monitor_.reset(); // no hotplug events; the tree stays as enumerated
     }
-    // Again, now that events flow: whatever changed since the constructor's
-    // scan is either in this one or in an event still to come.
+    // Only now that events flow: whatever changes from here on is either in
+    // this scan or in an event still to come.
     enumerate();
 }
 

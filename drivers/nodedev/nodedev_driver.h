@@ -37,7 +37,8 @@ public:
     NodeDevDriver(const NodeDevDriver&) = delete;
     NodeDevDriver& operator=(const NodeDevDriver&) = delete;
 
-    // Enumerates the tree (also done by the constructor), then listens.
+    // Listens for hotplug events, then enumerates the tree (without a
+    // monitor the constructor enumerates it).
     void start() override;
 
     std::vector<std::string> listNodeDevices(uint32_t flags) override;
