@@ -14,8 +14,6 @@ import unittest
 import uuid
 from pathlib import Path
 
-import dbus
-
 import harness as h
 
 QEMU = "/org/libvirt/QEMU"
