@@ -309,15 +309,33 @@ bool dnsmasqAlive(pid_t pid, const std::string& confPath)
     return cmd.find("--conf-file=" + confPath + '\0') != std::string::npos;
 }
 
+namespace {
+// Has `pid` finished exiting (its sockets closed)? Its command line empties
+// earlier in the exit than its files close, so only the zombie state (or
+// no process at all) says a new dnsmasq may bind the same addresses.
+bool exited(pid_t pid)
+{
+    std::string stat = procText(pid, "stat");
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size())
+        return true;
+    char state = stat[paren + 2];
+    return state == 'Z' || state == 'X';
+}
+} // namespace
+
 void stopDnsmasq(pid_t pid, const std::string& confPath)
 {
     if (!dnsmasqAlive(pid, confPath))
         return;
     ::kill(pid, SIGTERM);
-    for (int i = 0; i < 300 && dnsmasqAlive(pid, confPath); ++i)
+    for (int i = 0; i < 400 && !exited(pid); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (dnsmasqAlive(pid, confPath))
+    if (!exited(pid)) {
         ::kill(pid, SIGKILL);
+        for (int i = 0; i < 400 && !exited(pid); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 }
 
 std::vector<DhcpLease> parseLeases(const std::string& text, const std::string& bridge,
