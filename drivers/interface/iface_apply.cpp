@@ -7,6 +7,7 @@
 #include <linux/if.h>
 #include <sys/socket.h>
 
+#include <cstdio>
 #include <functional>
 #include <regex>
 
@@ -226,6 +227,33 @@ void HostInterfaceDriver::bringDown(const Entry& e, const rtnl::Snapshot& s)
     }
     rtnl::LinkChange c {l.index, false, {}, {}, {}};
     nl_.run(rtnl::setLinkRequest(c), "cannot bring '" + e.name + "' down");
+}
+
+void HostInterfaceDriver::start()
+{
+    View before, after;
+    {
+        std::lock_guard lock(mu_);
+        before = viewNow();
+        std::vector<std::string> onboot;
+        for (const auto& [name, def] : store_.defs())
+            if (def.startMode == "onboot")
+                onboot.push_back(name);
+        for (const auto& name : onboot) {
+            // Afresh for each: the one before may have taken members.
+            auto s = nl_.snapshot(true);
+            const rtnl::Link* l = s->byName(name);
+            if (l && (l->flags & IFF_UP))
+                continue;
+            try {
+                bringUp(*store_.find(name), *s);
+            } catch (const std::exception& ex) {
+                std::fprintf(stderr, "<4>interfaces: cannot bring '%s' up at start: %s\n", name.c_str(), ex.what());
+            }
+        }
+        after = viewNow();
+    }
+    publish(before, after);
 }
 
 void HostInterfaceDriver::ifaceCreate(const std::string& mac, uint32_t flags)

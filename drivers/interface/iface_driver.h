@@ -29,6 +29,11 @@ public:
 
     const std::vector<std::string>& loadWarnings() const { return store_.loadWarnings(); }
 
+    // Brings up the definitions with <start mode='onboot'/> that are not
+    // up yet: virtbus's store plays the part of the distribution's network
+    // scripts. Failures are logged, not fatal.
+    void start() override;
+
     std::vector<IfaceRef> listInterfaces(uint32_t flags) override;
     IfaceRef ifaceLookupByName(const std::string& name) override;
     IfaceRef ifaceLookupByMAC(const std::string& mac) override;

@@ -9,123 +9,16 @@ kernel lacks them (the development machine's does), the tests check the
 other half of the contract instead: Create fails with the kernel's reason,
 and whatever it had already made is rolled back."""
 
-import json
-import os
 import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import dbus
-
 import harness as h
-
-QEMU = "/org/libvirt/QEMU"
-IFACE = "org.libvirt.Interface"
-XML_INACTIVE = 1
-NS = f"vbif{os.getpid()}"
-VETHS = ["veth0", "veth1", "veth2", "veth3"]
-
-
-def ip(*args, check=True):
-    return subprocess.run(["ip", "-n", NS, *args], check=check, capture_output=True, text=True)
-
-
-def ipj(*args):
-    return json.loads(ip("-j", *args).stdout or "[]")
-
-
-def links():
-    """name -> `ip -j -d link` record, for the namespace."""
-    return {l["ifname"]: l for l in ipj("-d", "link", "show")}
-
-
-def addrs(name):
-    out = ipj("addr", "show", "dev", name)
-    return {(a["local"], a["prefixlen"]) for rec in out for a in rec.get("addr_info", [])
-            if a.get("scope") != "link"}
-
-
-def master_of(name):
-    return links()[name].get("master")
-
-
-def kernel_supports(kind):
-    probe = f"vbprobe{os.getpid() % 1000}"
-    extra = ["link", "veth0"] if kind == "vlan" else []
-    args = ["link", "add", *extra, "name", probe, "type", kind] + (["id", "3"] if kind == "vlan" else [])
-    if ip(*args, check=False).returncode != 0:
-        return False
-    ip("link", "del", probe)
-    return True
-
-
-def iface_path(mac):
-    return QEMU + "/interface/" + h.enc(mac)
-
-
-def kernel_state():
-    """What a failed call must leave unchanged: links, masters, addresses."""
-    return {n: (l.get("master"), l.get("address"), l["mtu"], tuple(sorted(addrs(n)))) for n, l in links().items()}
-
-
-class HostInterfaceCase(h.DaemonTestCase):
-    """A daemon in a fresh namespace with four veth pairs."""
-
-    wrapper_extra = ()
-
-    @classmethod
-    def setUpClass(cls):
-        if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nsenter"):
-            raise unittest.SkipTest("needs root, ip and nsenter")
-        subprocess.run(["ip", "netns", "add", NS], check=True)
-        cls.cfgdir = tempfile.TemporaryDirectory(prefix="virtbus-ifcfg-")
-        try:
-            for v in VETHS:
-                ip("link", "add", v, "type", "veth", "peer", "name", v + "p")
-            ip("link", "set", "lo", "up")
-            cls.daemon_wrapper = ("nsenter", f"--net=/run/netns/{NS}", *cls.wrapper_extra)
-            cls.daemon_env = {"VIRTBUS_INTERFACE_CONFIG_DIR": cls.cfgdir.name}
-            super().setUpClass()
-        except BaseException:
-            subprocess.run(["ip", "netns", "del", NS], check=False)
-            cls.cfgdir.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            subprocess.run(["ip", "netns", "del", NS], check=False)
-            cls.cfgdir.cleanup()
-
-    def q(self, method, signature="", *args):
-        return self.call(QEMU, h.CONNECT_IFACE, method, signature, *args)
-
-    def i(self, path, method, signature="", *args):
-        return self.call(path, IFACE, method, signature, *args)
-
-    def iprop(self, path, name):
-        return self.prop(path, IFACE, name)
-
-    def stored(self):
-        return sorted(p.name for p in Path(self.cfgdir.name).iterdir() if p.suffix == ".xml")
-
-    def define(self, xml):
-        path = str(self.q("InterfaceDefineXML", "su", xml, 0))
-        self.addCleanup(self._remove, path)
-        return path
-
-    def _remove(self, path):
-        for method in ("Destroy", "Undefine"):
-            try:
-                self.i(path, method, *(("u", 0) if method == "Destroy" else ()))
-            except dbus.DBusException:
-                pass
+from iface_common import (NS, XML_INACTIVE, HostInterfaceCase, addrs, iface_path, ip, ipj, kernel_state,
+                          kernel_supports, links, master_of)
 
 
 class TestHostInterfaces(HostInterfaceCase):
@@ -387,32 +280,6 @@ class TestHostInterfaces(HostInterfaceCase):
         with self.assertLibvirtError("operation failed: interface 'ghost0' does not exist on this host"):
             self.i(missing, "Create", "u", 0)
         self.assertEqual(kernel_state(), kernel)
-
-
-class TestWithoutNetAdmin(HostInterfaceCase):
-    """The same namespace, the daemon without CAP_NET_ADMIN: reading works,
-    changing the kernel fails saying why."""
-
-    collect_signals = False
-    wrapper_extra = ("setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin")
-
-    @classmethod
-    def setUpClass(cls):
-        if not shutil.which("setpriv"):
-            raise unittest.SkipTest("needs setpriv")
-        super().setUpClass()
-
-    def test_read_only(self):
-        kernel = links()
-        paths = [str(p) for p in self.q("ListInterfaces", "u", 0)]
-        self.assertEqual(len(paths), len(kernel))
-        path = self.define("<interface type='bridge' name='brX'><bridge/></interface>")
-        with self.assertLibvirtError(regex="cannot create bridge 'brX'.*Operation not permitted.*CAP_NET_ADMIN"):
-            self.i(path, "Create", "u", 0)
-        self.assertNotIn("brX", links())
-        veth = iface_path(kernel["veth0"]["address"])
-        with self.assertLibvirtError(regex="cannot bring 'veth0' up.*CAP_NET_ADMIN"):
-            self.i(veth, "Create", "u", 0)
 
 
 if __name__ == "__main__":
