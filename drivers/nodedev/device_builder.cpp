@@ -130,7 +130,8 @@ bool describeUsbInterface(const std::string& dir, xml::NodeDeviceDef& def)
     return true;
 }
 
-bool describeNet(const std::string& dir, const std::map<std::string, std::string>& ue, xml::NodeDeviceDef& def)
+bool describeNet(const BuildContext& ctx, const std::string& dir, const std::map<std::string, std::string>& ue,
+    xml::NodeDeviceDef& def)
 {
     xml::NodeDevNetCap net;
     auto it = ue.find("INTERFACE");
@@ -144,6 +145,8 @@ bool describeNet(const std::string& dir, const std::map<std::string, std::string
         if (auto speed = Sysfs::attr(dir, "speed"); speed && !speed->empty() && (*speed)[0] != '-')
             if (unsigned v = static_cast<unsigned>(strtoul(speed->c_str(), nullptr, 10)); v > 0)
                 net.link.speed = v;
+    if (ctx.liveKernel)
+        net.features = netFeatures(net.interface);
     def.name = deviceName("net", net.interface, net.address);
     def.caps.push_back({"net", std::move(net), {}});
     return true;
@@ -246,7 +249,7 @@ std::optional<xml::NodeDeviceDef> describeDevice(const BuildContext& ctx, const 
         else if (devtype == "disk" && subsystem == "block")
             ok = describeStorage(ctx, syspath, ue, def);
         else if (devtype == "wlan")
-            ok = describeNet(syspath, ue, def);
+            ok = describeNet(ctx, syspath, ue, def);
         else if (devtype == "drm_minor") {
             // The minor's top bits say which node it is: 0-63 primary,
             // 64-127 control, 128-191 render.
@@ -270,7 +273,7 @@ std::optional<xml::NodeDeviceDef> describeDevice(const BuildContext& ctx, const 
         def.caps.push_back({"mdev", std::move(mdev), {}});
         ok = !def.caps.empty();
     } else if (ue.count("INTERFACE")) {
-        ok = describeNet(syspath, ue, def);
+        ok = describeNet(ctx, syspath, ue, def);
     } else if (ue.count("PCI_CLASS")) {
         ok = describePci(ctx, syspath, ue, def);
     }

@@ -38,7 +38,13 @@ struct BuildContext {
     const Sysfs& fs;
     const UdevInfo* udev = nullptr;
     const PciIds* pciIds = nullptr;
+    // The tree is the running kernel's, so interfaces can be asked for
+    // their offload features (false for a test's tree).
+    bool liveKernel = false;
 };
+
+// A NIC's offload features as libvirt names them (net_features.cpp).
+std::vector<std::string> netFeatures(const std::string& ifname);
 
 // The definition for the device at `syspath` (absolute, resolved), or
 // nullopt for devices libvirt does not list (partitions, bridges,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <systemd/sd-device.h>
 #include <unistd.h>
 #include <variant>
@@ -81,13 +82,27 @@ std::vector<std::string> udevDevlinks(const std::string& syspath)
     return out;
 }
 
+// udev's database and monitor are usable: udevd runs, and in our network
+// namespace (its broadcasts do not cross namespaces, and it knows nothing
+// of another namespace's interfaces).
+bool udevUsable()
+{
+    if (access("/run/udev/control", F_OK) != 0)
+        return false;
+    char self[64] = {}, init[64] = {};
+    if (readlink("/proc/self/ns/net", self, sizeof self - 1) < 0
+        || readlink("/proc/1/ns/net", init, sizeof init - 1) < 0)
+        return true; // cannot tell: trust udev
+    return strcmp(self, init) == 0;
+}
+
 } // namespace
 
 NodeDevDriver::NodeDevDriver(NodeDevOptions opts) :
     opts_(std::move(opts)), fs_(opts_.sysfsRoot), pci_(fs_, opts_.mounts)
 {
     // udev's database describes the host's /sys only.
-    if (opts_.useUdev && fs_.root() == "/sys" && access("/run/udev/control", F_OK) == 0) {
+    if (opts_.useUdev && fs_.root() == "/sys" && udevUsable()) {
         udev_.property = udevProperty;
         udev_.devlinks = udevDevlinks;
     }
@@ -103,7 +118,10 @@ NodeDevDriver::~NodeDevDriver()
         monitor_->stop();
 }
 
-nodedev::BuildContext NodeDevDriver::context() const { return {fs_, udev_.property ? &udev_ : nullptr, &pciIds_}; }
+nodedev::BuildContext NodeDevDriver::context() const
+{
+    return {fs_, udev_.property ? &udev_ : nullptr, &pciIds_, fs_.root() == "/sys"};
+}
 
 void NodeDevDriver::start()
 {

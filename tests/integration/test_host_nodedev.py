@@ -6,9 +6,13 @@ veths created in a network namespace the test makes (with the daemon
 running inside it, so its /sys shows that namespace's interfaces) produce
 NodeDeviceEvent CREATED/DELETED. Needs root (namespaces); skipped without."""
 
+import array
+import fcntl
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import unittest
 import uuid
@@ -45,6 +49,28 @@ def pci_parent(sysdir):
         if PCI_ADDR.match(p.name):
             return "pci_" + mangle(p.name)
     return "computer"
+
+
+def ethtool_features(ifname):
+    """libvirt's feature names for a NIC, asked with the ethtool ioctls here."""
+    out = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        def value(cmd):
+            buf = array.array("B", struct.pack("II", cmd, 0))
+            ifr = struct.pack("16sP", ifname.encode(), buf.buffer_info()[0])
+            try:
+                fcntl.ioctl(s.fileno(), 0x8946, ifr)  # SIOCETHTOOL
+            except OSError:
+                return None
+            return struct.unpack("II", buf.tobytes())[1]
+        for cmd, name in ((0x14, "rx"), (0x16, "tx"), (0x18, "sg"), (0x1e, "tso"), (0x23, "gso"), (0x2b, "gro")):
+            if value(cmd):
+                out.append(name)
+        flags = value(0x25) or 0  # ETHTOOL_GFLAGS
+        for bit, name in ((15, "lro"), (8, "rxvlan"), (7, "txvlan"), (27, "ntuple"), (28, "rxhash")):
+            if flags & (1 << bit):
+                out.append(name)
+    return out
 
 
 class NodeDevCase(h.DaemonTestCase):
@@ -106,6 +132,7 @@ class TestHostTree(NodeDevCase):
             self.assertIn(f"<interface>{d.name}</interface>", x)
             self.assertIn(f"<address>{mac}</address>", x)
             self.assertIn(f"state='{(d / 'operstate').read_text().strip()}'", x)
+            self.assertEqual(re.findall(r"<feature name='(\w+)'/>", x), ethtool_features(d.name), name)
 
     def test_block_devices(self):
         # Disks libvirt can type without udev: virtio (vd*) and SCSI disks.
