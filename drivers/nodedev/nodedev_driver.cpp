@@ -139,6 +139,12 @@ const char* NodeDevDriver::eventSource() const { return monitor_ ? monitor_->sou
 
 void NodeDevDriver::enumerate()
 {
+    // Events that arrive during the scan wait for it: applied to the map it
+    // is about to replace, they would be lost.
+    {
+        std::lock_guard lock(mu_);
+        scanning_ = true;
+    }
     auto ctx = context();
     std::map<std::string, Entry> devs;
     std::map<std::string, std::string> bySyspath;
@@ -154,12 +160,19 @@ void NodeDevDriver::enumerate()
         std::string name = def->name;
         devs.emplace(std::move(name), Entry {std::move(*def), bits});
     }
-    std::lock_guard lock(mu_);
-    devs_ = std::move(devs);
-    bySyspath_ = std::move(bySyspath);
-    for (auto& [name, e] : devs_)
-        if (name != "computer")
-            e.def.parent = parentOf(e.def.path);
+    std::vector<nodedev::Uevent> pending;
+    {
+        std::lock_guard lock(mu_);
+        devs_ = std::move(devs);
+        bySyspath_ = std::move(bySyspath);
+        for (auto& [name, e] : devs_)
+            if (name != "computer")
+                e.def.parent = parentOf(e.def.path);
+        scanning_ = false;
+        pending.swap(pending_);
+    }
+    for (const auto& ev : pending)
+        handleUevent(ev);
 }
 
 std::string NodeDevDriver::parentOf(const std::string& syspath) const
@@ -193,6 +206,16 @@ void NodeDevDriver::handleUevent(const nodedev::Uevent& ev)
     // Kernel paths never hold ".."; one that does is not trusted.
     if (ev.devpath.find("/../") != std::string::npos || ev.devpath.rfind("/devices/", 0) != 0)
         return;
+    {
+        std::lock_guard lock(mu_);
+        if (scanning_) {
+            // A burst during the scan (1,000 veths) must not grow without
+            // bound: past the cap the scan has seen most of it anyway.
+            if (pending_.size() < 100000)
+                pending_.push_back(ev);
+            return;
+        }
+    }
     std::string syspath = fs_.root() + ev.devpath;
     std::optional<xml::NodeDeviceDef> def;
     if (ev.action != "remove")

@@ -80,6 +80,8 @@ private:
     mutable std::mutex mu_;
     std::map<std::string, Entry> devs_; // by name
     std::map<std::string, std::string> bySyspath_; // syspath -> name
+    bool scanning_ = false;
+    std::vector<nodedev::Uevent> pending_; // events held back during a scan
     // Serializes detach/reattach/reset: each is a sequence of sysfs writes.
     std::mutex pciMu_;
 
