@@ -186,7 +186,7 @@ private:
 
 void HostInterfaceDriver::bringUp(const xml::HostInterfaceDef& def, const rtnl::Snapshot& s)
 {
-    Transaction t(nl_, s);
+    Transaction t(*nl_, s);
     t.check(def, "");
     t.up(def, 0, false);
     for (const auto& p : def.protocols)
@@ -205,9 +205,9 @@ void HostInterfaceDriver::bringDown(const Entry& e, const rtnl::Snapshot& s)
         for (const auto& m : e.def->members) {
             const rtnl::Link* ml = s.byName(m.name);
             if (ml && m.type != "ethernet" && ml->kind == m.type && ml->master == l.index)
-                nl_.run(rtnl::delLinkRequest(ml->index), "cannot delete '" + m.name + "'");
+                nl_->run(rtnl::delLinkRequest(ml->index), "cannot delete '" + m.name + "'");
         }
-        nl_.run(rtnl::delLinkRequest(l.index), "cannot delete '" + e.name + "'");
+        nl_->run(rtnl::delLinkRequest(l.index), "cannot delete '" + e.name + "'");
         return;
     }
     // A NIC stays; what the definition added to it goes, and it goes down.
@@ -220,13 +220,13 @@ void HostInterfaceDriver::bringDown(const Entry& e, const rtnl::Snapshot& s)
                 for (const auto& a : s.addresses)
                     present |= a.index == l.index && a.family == family && a.address == ip.address;
                 if (present)
-                    nl_.run(rtnl::addressRequest(false, l.index, family, ip.address, prefix),
+                    nl_->run(rtnl::addressRequest(false, l.index, family, ip.address, prefix),
                         "cannot remove address " + ip.address + " from '" + e.name + "'");
             }
         }
     }
     rtnl::LinkChange c {l.index, false, {}, {}, {}};
-    nl_.run(rtnl::setLinkRequest(c), "cannot bring '" + e.name + "' down");
+    nl_->run(rtnl::setLinkRequest(c), "cannot bring '" + e.name + "' down");
 }
 
 void HostInterfaceDriver::start()
@@ -241,7 +241,7 @@ void HostInterfaceDriver::start()
                 onboot.push_back(name);
         for (const auto& name : onboot) {
             // Afresh for each: the one before may have taken members.
-            auto s = nl_.snapshot(true);
+            auto s = nl_->snapshot(true);
             const rtnl::Link* l = s->byName(name);
             if (l && (l->flags & IFF_UP))
                 continue;
@@ -261,7 +261,7 @@ void HostInterfaceDriver::ifaceCreate(const std::string& mac, uint32_t flags)
     View before, after;
     {
         std::lock_guard lock(mu_);
-        auto s = nl_.snapshot(true);
+        auto s = nl_->snapshot(true);
         auto all = entries(*s);
         const Entry& e = byMac(all, mac);
         checkFlags(flags, 0, "virInterfaceCreate");
@@ -272,7 +272,7 @@ void HostInterfaceDriver::ifaceCreate(const std::string& mac, uint32_t flags)
             bringUp(*e.def, *s);
         } else {
             rtnl::LinkChange c {e.link->index, true, {}, {}, {}};
-            nl_.run(rtnl::setLinkRequest(c), "cannot bring '" + e.name + "' up");
+            nl_->run(rtnl::setLinkRequest(c), "cannot bring '" + e.name + "' up");
         }
         after = viewNow();
     }
@@ -284,7 +284,7 @@ void HostInterfaceDriver::ifaceDestroy(const std::string& mac, uint32_t flags)
     View before, after;
     {
         std::lock_guard lock(mu_);
-        auto s = nl_.snapshot(true);
+        auto s = nl_->snapshot(true);
         auto all = entries(*s);
         const Entry& e = byMac(all, mac);
         checkFlags(flags, 0, "virInterfaceDestroy");

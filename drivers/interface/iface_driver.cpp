@@ -28,8 +28,11 @@ VirtError ifaceErr(ErrCode code, const std::string& detail) { return makeError(c
 
 } // namespace
 
-HostInterfaceDriver::HostInterfaceDriver(std::string configDir, std::string stateDir) :
-    stateDir_(std::move(stateDir)), store_(std::move(configDir))
+HostInterfaceDriver::HostInterfaceDriver(
+    std::string configDir, std::string stateDir, std::unique_ptr<rtnl::Rtnl> kernel) :
+    stateDir_(std::move(stateDir)),
+    store_(std::move(configDir)),
+    nl_(kernel ? std::move(kernel) : std::make_unique<rtnl::Rtnl>())
 { }
 
 std::vector<HostInterfaceDriver::Entry> HostInterfaceDriver::entries(const rtnl::Snapshot& s) const
@@ -86,7 +89,7 @@ HostInterfaceDriver::View HostInterfaceDriver::view(const std::vector<Entry>& al
 
 HostInterfaceDriver::View HostInterfaceDriver::viewNow()
 {
-    auto s = nl_.snapshot(false);
+    auto s = nl_->snapshot(false);
     return view(entries(*s));
 }
 
@@ -118,7 +121,7 @@ std::vector<IfaceRef> HostInterfaceDriver::listInterfaces(uint32_t flags)
 {
     checkFlags(flags, kListInactive | kListActive, "virConnectListAllInterfaces");
     std::lock_guard lock(mu_);
-    auto s = nl_.snapshot(false);
+    auto s = nl_->snapshot(false);
     std::vector<IfaceRef> out;
     for (const auto& e : entries(*s)) {
         bool pick = !(flags & (kListInactive | kListActive)) || (e.active && (flags & kListActive))
@@ -132,7 +135,7 @@ std::vector<IfaceRef> HostInterfaceDriver::listInterfaces(uint32_t flags)
 IfaceRef HostInterfaceDriver::ifaceLookupByName(const std::string& name)
 {
     std::lock_guard lock(mu_);
-    auto s = nl_.snapshot(false);
+    auto s = nl_->snapshot(false);
     for (const auto& e : entries(*s))
         if (e.name == name)
             return {e.name, e.mac};
@@ -142,7 +145,7 @@ IfaceRef HostInterfaceDriver::ifaceLookupByName(const std::string& name)
 IfaceRef HostInterfaceDriver::ifaceLookupByMAC(const std::string& mac)
 {
     std::lock_guard lock(mu_);
-    auto s = nl_.snapshot(false);
+    auto s = nl_->snapshot(false);
     auto all = entries(*s);
     const Entry& e = byMac(all, mac);
     return {e.name, e.mac};
@@ -151,7 +154,7 @@ IfaceRef HostInterfaceDriver::ifaceLookupByMAC(const std::string& mac)
 bool HostInterfaceDriver::ifaceExists(const std::string& mac)
 {
     std::lock_guard lock(mu_);
-    auto s = nl_.snapshot(false);
+    auto s = nl_->snapshot(false);
     for (const auto& e : entries(*s))
         if (sameMac(e.mac, mac))
             return true;
@@ -161,7 +164,7 @@ bool HostInterfaceDriver::ifaceExists(const std::string& mac)
 IfaceSummary HostInterfaceDriver::ifaceSummary(const std::string& mac)
 {
     std::lock_guard lock(mu_);
-    auto s = nl_.snapshot(false);
+    auto s = nl_->snapshot(false);
     auto all = entries(*s);
     const Entry& e = byMac(all, mac);
     return {e.name, e.mac, e.active};
@@ -170,14 +173,14 @@ IfaceSummary HostInterfaceDriver::ifaceSummary(const std::string& mac)
 std::string HostInterfaceDriver::ifaceGetXMLDesc(const std::string& mac, uint32_t flags)
 {
     std::lock_guard lock(mu_);
-    auto s = nl_.snapshot(true);
+    auto s = nl_->snapshot(true);
     auto all = entries(*s);
     const Entry& e = byMac(all, mac);
     xml::FormatOptions opts = xml::interfaceFormatOptions(flags, "virInterfaceGetXMLDesc");
     // The stored definition when asked for it, or when there is nothing live.
     if (e.def && (opts.inactive || !e.link))
         return xml::formatInterfaceXML(*e.def, opts);
-    auto routes = nl_.defaultRoutes();
+    auto routes = nl_->defaultRoutes();
     return xml::formatInterfaceXML(iface::describe(*s, *e.link, routes, e.def), opts);
 }
 
@@ -197,7 +200,7 @@ IfaceRef HostInterfaceDriver::ifaceDefineXML(const std::string& xml, uint32_t fl
         std::lock_guard lock(mu_);
         before = viewNow();
         store_.put(def);
-        auto s = nl_.snapshot(false);
+        auto s = nl_->snapshot(false);
         auto all = entries(*s);
         for (const auto& e : all)
             if (e.name == def.name)
@@ -213,7 +216,7 @@ void HostInterfaceDriver::ifaceUndefine(const std::string& mac)
     View before, after;
     {
         std::lock_guard lock(mu_);
-        auto s = nl_.snapshot(false);
+        auto s = nl_->snapshot(false);
         auto all = entries(*s);
         const Entry& e = byMac(all, mac);
         if (!e.def)

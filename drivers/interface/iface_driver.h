@@ -15,6 +15,7 @@
 #include "object_drivers.h"
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -23,8 +24,9 @@ namespace virtbus {
 
 class HostInterfaceDriver : public InterfaceDriver {
 public:
-    // `stateDir` holds runtime files (DHCP client pid files).
-    HostInterfaceDriver(std::string configDir, std::string stateDir);
+    // `stateDir` holds runtime files (the DHCP hook script); `kernel`
+    // replaces the real rtnetlink in tests.
+    HostInterfaceDriver(std::string configDir, std::string stateDir, std::unique_ptr<rtnl::Rtnl> kernel = nullptr);
     ~HostInterfaceDriver() override;
 
     const std::vector<std::string>& loadWarnings() const { return store_.loadWarnings(); }
@@ -79,7 +81,7 @@ private:
     std::map<std::string, int> dhcp_; // interface -> udhcpc pid, our children
     std::mutex mu_;
     InterfaceStore store_;
-    rtnl::Rtnl nl_;
+    std::unique_ptr<rtnl::Rtnl> nl_;
 };
 
 // Exposed for tests.

@@ -3,6 +3,7 @@
 // change them. Parsing and building are pure; Rtnl runs them on a socket.
 #pragma once
 
+#include "error.h"
 #include "interface/netlink.h"
 
 #include <map>
@@ -104,20 +105,27 @@ struct Snapshot {
 // last dump makes the next call dump again. So repeated reads of an
 // unchanged host (a client reading each object's properties) cost no
 // dump, and a change by anyone is seen on the next call.
+// The error of a refused request: SYSTEM_ERROR, "<what> (<kernel's
+// text>): <strerror>", plus a note when the refusal is for lack of
+// CAP_NET_ADMIN.
+VirtError requestError(const std::string& what, int errnum, const std::string& kernelText);
+
+// Virtual so tests can stand in a kernel where the machine lacks one (a
+// kernel without the bonding or 8021q drivers).
 class Rtnl {
 public:
     Rtnl() = default;
-    ~Rtnl();
+    virtual ~Rtnl();
     Rtnl(const Rtnl&) = delete;
     Rtnl& operator=(const Rtnl&) = delete;
 
     // Links (and addresses when `withAddresses`). The snapshot stays valid
     // for its holder whatever happens to the cache.
-    std::shared_ptr<const Snapshot> snapshot(bool withAddresses);
-    std::vector<Route> defaultRoutes();
+    virtual std::shared_ptr<const Snapshot> snapshot(bool withAddresses);
+    virtual std::vector<Route> defaultRoutes();
     // Runs one change; a failure throws VirtError(SYSTEM_ERROR) whose
     // message starts with `what` and says when CAP_NET_ADMIN is missing.
-    void run(nl::Message m, const std::string& what);
+    virtual void run(nl::Message m, const std::string& what);
 
 private:
     nl::Socket& sock();

@@ -127,19 +127,22 @@ std::vector<Route> Rtnl::defaultRoutes()
     return out;
 }
 
+VirtError requestError(const std::string& what, int errnum, const std::string& kernelText)
+{
+    std::string msg = what;
+    if (!kernelText.empty())
+        msg += " (" + kernelText + ")";
+    VirtError err = systemError(ErrDomain::Interface, msg, errnum);
+    if (errnum == EPERM || errnum == EACCES)
+        return VirtError(
+            err.code(), err.domain(), std::string(err.what()) + "; changing host interfaces needs CAP_NET_ADMIN");
+    return err;
+}
+
 void Rtnl::run(nl::Message m, const std::string& what)
 {
-    auto e = sock().request(m);
-    if (!e)
-        return;
-    std::string msg = what;
-    if (!e->message.empty())
-        msg += " (" + e->message + ")";
-    VirtError err = systemError(ErrDomain::Interface, msg, e->errnum);
-    if (e->errnum == EPERM || e->errnum == EACCES)
-        throw VirtError(
-            err.code(), err.domain(), std::string(err.what()) + "; changing host interfaces needs CAP_NET_ADMIN");
-    throw err;
+    if (auto e = sock().request(m))
+        throw requestError(what, e->errnum, e->message);
 }
 
 } // namespace virtbus::rtnl
