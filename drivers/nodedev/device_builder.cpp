@@ -56,6 +56,40 @@ void addSriovCaps(const std::string& dir, xml::NodeDevPciCap& pci)
     }
 }
 
+std::string escapeXml(const std::string& in)
+{
+    std::string out;
+    for (char c : in) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '\'': out += "&apos;"; break;
+        case '"': out += "&quot;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+// The mediated device types a parent offers (mdev_supported_types/).
+void addMdevTypes(const std::string& dir, xml::NodeDevPciCap& pci)
+{
+    std::string types = dir + "/mdev_supported_types";
+    std::string body;
+    for (const auto& id : Sysfs::list(types)) {
+        std::string t = types + "/" + id;
+        body += "<type id='" + escapeXml(id) + "'>";
+        if (auto name = Sysfs::attr(t, "name"); name && !name->empty())
+            body += "<name>" + escapeXml(*name) + "</name>";
+        body += "<deviceAPI>" + escapeXml(Sysfs::attr(t, "device_api").value_or("")) + "</deviceAPI>";
+        body += "<availableInstances>" + std::to_string(Sysfs::number(t, "available_instances", 10).value_or(0))
+            + "</availableInstances></type>";
+    }
+    if (!body.empty())
+        pci.capabilities.push_back({"mdev_types", "<capability type='mdev_types'>" + body + "</capability>"});
+}
+
 bool describePci(const BuildContext& ctx, const std::string& dir, const std::map<std::string, std::string>& ue,
     xml::NodeDeviceDef& def)
 {
@@ -89,6 +123,7 @@ bool describePci(const BuildContext& ctx, const std::string& dir, const std::map
                 pci.iommuGroupAddresses.push_back(*a);
     }
     addSriovCaps(dir, pci);
+    addMdevTypes(dir, pci);
     def.name = deviceName("pci", Sysfs::basename(dir));
     def.caps.push_back({"pci", std::move(pci), {}});
     return true;

@@ -60,6 +60,17 @@ inline void buildHost(const fake::SysfsTree& t)
     t.device(p + "0000:00:07.0/drm/renderD128", "class/drm",
         "MAJOR=226\nMINOR=128\nDEVNAME=dri/renderD128\nDEVTYPE=drm_minor\n", "class/drm");
 
+    // A vGPU type on the GPU, and one mediated device of it.
+    std::string gpu = p + "0000:00:07.0";
+    t.put(gpu + "/mdev_supported_types/i915-GVTg_V5_4/name", "GVTg_V5_4\n");
+    t.put(gpu + "/mdev_supported_types/i915-GVTg_V5_4/device_api", "vfio-pci\n");
+    t.put(gpu + "/mdev_supported_types/i915-GVTg_V5_4/available_instances", "3\n");
+    std::string mdev = gpu + "/b1ae8bf6-38b0-4c81-9d44-78ce3f520496";
+    std::filesystem::create_directories(t.path("bus/mdev/devices"));
+    t.device(mdev, "bus/mdev", "MDEV_TYPE=i915-GVTg_V5_4\nDRIVER=vfio_mdev\n", "bus/mdev/devices");
+    t.link(mdev + "/mdev_type", gpu + "/mdev_supported_types/i915-GVTg_V5_4");
+    std::filesystem::create_directories(t.path("kernel/iommu_groups/9/devices"));
+    t.link(mdev + "/iommu_group", "kernel/iommu_groups/9");
     t.device(
         "devices/virtual/block/loop0", "class/block", "MAJOR=7\nMINOR=0\nDEVNAME=loop0\nDEVTYPE=disk\n", "class/block");
     t.put("devices/virtual/block/loop0/size", "0\n");

@@ -69,14 +69,14 @@ protected:
 
 TEST_F(NodeDevTree, NamesFollowLibvirt)
 {
-    Strings expected
-        = {"block_sda", "block_vda_SER_1", "computer", "drm_card0", "drm_renderD128", "net_eth0_02_fc_00_00_00_01",
-            "net_eth1_52_54_00_00_00_04", "net_eth2_52_54_00_00_00_05", "net_lo_00_00_00_00_00_00", "pci_0000_00_02_0",
-            "pci_0000_00_03_0", "pci_0000_00_04_0", "pci_0000_00_04_1", "pci_0000_00_05_0", "pci_0000_00_06_0",
-            "pci_0000_00_07_0", "scsi_0_0_0_0", "scsi_host0", "scsi_target0_0_0", "usb_1_0_1_0", "usb_usb1"};
+    Strings expected = {"block_sda", "block_vda_SER_1", "computer", "drm_card0", "drm_renderD128",
+        "net_eth0_02_fc_00_00_00_01", "net_eth1_52_54_00_00_00_04", "net_eth2_52_54_00_00_00_05",
+        "mdev_b1ae8bf6_38b0_4c81_9d44_78ce3f520496_0000_00_07_0", "net_lo_00_00_00_00_00_00", "pci_0000_00_02_0",
+        "pci_0000_00_03_0", "pci_0000_00_04_0", "pci_0000_00_04_1", "pci_0000_00_05_0", "pci_0000_00_06_0",
+        "pci_0000_00_07_0", "scsi_0_0_0_0", "scsi_host0", "scsi_target0_0_0", "usb_1_0_1_0", "usb_usb1"};
     // No partition, no loop device (libvirt cannot type it), no virtio bus
     // devices.
-    EXPECT_EQ(sorted(drv->listNodeDevices(0)), expected);
+    EXPECT_EQ(sorted(drv->listNodeDevices(0)), sorted(expected));
 }
 
 TEST_F(NodeDevTree, ParentsAreTheNearestListedAncestor)
@@ -93,6 +93,7 @@ TEST_F(NodeDevTree, ParentsAreTheNearestListedAncestor)
     EXPECT_EQ(parent("scsi_0_0_0_0"), "scsi_target0_0_0");
     EXPECT_EQ(parent("block_sda"), "scsi_0_0_0_0");
     EXPECT_EQ(parent("drm_card0"), "pci_0000_00_07_0");
+    EXPECT_EQ(parent("mdev_b1ae8bf6_38b0_4c81_9d44_78ce3f520496_0000_00_07_0"), "pci_0000_00_07_0");
 }
 
 TEST_F(NodeDevTree, CapabilitiesAndXML)
@@ -127,6 +128,15 @@ TEST_F(NodeDevTree, CapabilitiesAndXML)
     std::string usb = xmlOf("usb_usb1");
     EXPECT_NE(usb.find("<product id='0x0002'>xHCI Host Controller</product>"), std::string::npos) << usb;
     EXPECT_NE(usb.find("<bus>1</bus>"), std::string::npos) << usb;
+    // The GPU offers a vGPU type; one mediated device of it exists.
+    EXPECT_EQ(drv->nodeDeviceListCaps("pci_0000_00_07_0"), (Strings {"pci", "mdev_types"}));
+    std::string gpu = xmlOf("pci_0000_00_07_0");
+    EXPECT_NE(gpu.find("<type id='i915-GVTg_V5_4'>"), std::string::npos) << gpu;
+    EXPECT_NE(gpu.find("<availableInstances>3</availableInstances>"), std::string::npos) << gpu;
+    std::string mdev = xmlOf("mdev_b1ae8bf6_38b0_4c81_9d44_78ce3f520496_0000_00_07_0");
+    for (const char* s : {"<type id='i915-GVTg_V5_4'/>", "<uuid>b1ae8bf6-38b0-4c81-9d44-78ce3f520496</uuid>",
+             "<parent_addr>0000:00:07.0</parent_addr>", "<iommuGroup number='9'/>"})
+        EXPECT_NE(mdev.find(s), std::string::npos) << s << "\n" << mdev;
     std::string computer = xmlOf("computer");
     EXPECT_NE(computer.find("<uuid>4c4c4544-0000-1111-2222-333344445555</uuid>"), std::string::npos) << computer;
     EXPECT_NE(computer.find("<product>Standard PC (Q35 + ICH9, 2009)</product>"), std::string::npos) << computer;
@@ -142,6 +152,8 @@ TEST_F(NodeDevTree, CapabilityFilters)
     EXPECT_EQ(
         sorted(drv->listNodeDevices((1u << 5) | (1u << 12))), (Strings {"drm_card0", "drm_renderD128", "scsi_host0"}));
     EXPECT_EQ(drv->listNodeDevices(1u << 1).size(), 7u);
+    EXPECT_EQ(drv->listNodeDevices(1u << 13), Strings {"pci_0000_00_07_0"}); // MDEV_TYPES
+    EXPECT_EQ(drv->listNodeDevices(1u << 14), Strings {"mdev_b1ae8bf6_38b0_4c81_9d44_78ce3f520496_0000_00_07_0"});
     EXPECT_EQ(drv->listNodeDevices(1u << 31).size(), drv->listNodeDevices(0).size()); // ACTIVE
     EXPECT_TRUE(drv->listNodeDevices(1u << 30).empty()); // INACTIVE
     expectError([&] { drv->listNodeDevices(1u << 25); }, ErrCode::InvalidArg,
