@@ -10,10 +10,10 @@ virtbusd --session on a private bus:
            until the last NodeDeviceEvent CREATED arrives, and RSS growth;
   list     ListNodeDevices (all, and CAP_NET) with 2P+ devices: p50/p99;
   xml      GetXMLDesc of one net device: p50/p99;
-  latency  uevent -> D-Bus signal: from the moment a thread of this
-           process blocked on its own uevent socket receives the veth's
-           "add" (the kernel's broadcast reaches the daemon's socket at the
-           same time) to the dispatch of the matching NodeDeviceEvent here;
+  latency  uevent -> D-Bus signal: from the moment a listener process
+           blocked on its own uevent socket receives the veth's "add" (the
+           kernel's broadcast reaches the daemon's socket at the same time)
+           to the dispatch of the matching NodeDeviceEvent in this process;
   start    exec -> org.libvirt owned with 2P+ devices present.
 
 Needs root. Run with Debian's python3 (python3-dbus, python3-gi):
@@ -23,7 +23,6 @@ Needs root. Run with Debian's python3 (python3-dbus, python3-gi):
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,21 @@ sys.path.insert(0, str(HERE.parent / "integration"))
 
 QEMU = "/org/libvirt/QEMU"
 CAP_NET = 1 << 4
+
+
+LISTENER = """
+import socket, sys, time
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+s.bind((0, 1))
+print("ready", flush=True)
+while True:
+    d = s.recv(65536)
+    t = time.time()
+    head = d.split(b"\\0", 1)[0]
+    if head.startswith(b"add@/devices/virtual/net/vbl"):
+        print(t, head.decode(), flush=True)
+"""
 
 
 def rss_kb(pid):
@@ -66,20 +80,17 @@ def inner(args):
     from gi.repository import GLib
 
     results = {}
-    ue = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15)  # NETLINK_KOBJECT_UEVENT
-    ue.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
-    ue.bind((0, 1))
-    uevents = {}  # "add@<devpath>" -> time this process received it
+    # A separate process stamps each veth "add" uevent the moment its
+    # recv returns (the kernel's broadcast reaches the daemon's socket at
+    # the same time); in this process the GIL could delay the stamp.
+    listener = subprocess.Popen([sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True)
+    listener.stdout.readline()  # "ready": bound before anything is created
+    uevents = {}  # "add@<devpath>" -> time the listener received it
 
     def read_uevents():
-        # A thread blocked in recv stamps each uevent as it arrives, the
-        # moment the daemon's own socket gets its copy of the broadcast.
-        while True:
-            try:
-                data = ue.recv(65536)
-            except OSError:
-                return
-            uevents.setdefault(data.split(b"\0", 1)[0].decode(errors="replace"), time.time())
+        for line in listener.stdout:
+            t, key = line.split(" ", 1)
+            uevents.setdefault(key.strip(), float(t))
 
     threading.Thread(target=read_uevents, daemon=True).start()
 
@@ -137,12 +148,21 @@ def inner(args):
             while hit is None and time.monotonic() < deadline:
                 ctx.iteration(True)
                 hit = next((e for e in events if e[1] == 0 and e[0].startswith(prefix)), None)
-            t_ue = uevents.get(f"add@/devices/virtual/net/{name}")
+            key = f"add@/devices/virtual/net/{name}"
+            until = time.monotonic() + 2
+            while key not in uevents and time.monotonic() < until:
+                time.sleep(0.001)
+            t_ue = uevents.get(key)
             if hit and t_ue:
                 lat.append((hit[2] - t_ue) * 1e6)
+            else:
+                print(f"trial {i}: signal {'seen' if hit else 'missing'}, uevent {'seen' if t_ue else 'missing'}",
+                      file=sys.stderr)
             subprocess.run(["ip", "link", "del", name], check=True)
         results["latency"] = lat
     finally:
+        listener.kill()
+        listener.wait()
         problems = daemon.stop(bus)
         bus.close()
         bus_.stop()
