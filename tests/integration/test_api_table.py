@@ -11,10 +11,12 @@ re-created whenever a previous call stopped, paused or removed it, so
 Destroy, Undefine and friends never touch `test`.
 
 On the QEMU connection the scratch domain is a real (diskless) QEMU guest
-when a call starts it; it is destroyed at the end. The QEMU connection has
-no networks, pools, interfaces, secrets, filters or snapshots yet: their
-list and define calls answer "not supported", so none of their members can
-be reached and all are "no". Its node device methods run on `computer`.
+when a call starts it; it is destroyed at the end. Where the QEMU
+connection has no objects of a kind, its list and define calls answer "not
+supported", so none of their members can be reached and all are "no". Its
+node device methods run on `computer`, its interface methods on a
+definition of a NIC the host does not have (`vbapi0`): Create and Destroy
+fail their checks and change nothing.
 
 README.md holds the expected table between <!-- api-table:begin --> and
 <!-- api-table:end -->.  With UPDATE_API_TABLE=1 the section is rewritten
@@ -47,6 +49,9 @@ POOL_XML = ("<pool type='dir'><name>api-pool</name><uuid>c0ffee00-0000-4000-8000
 VOL_XML = "<volume><name>api.img</name><capacity>1024</capacity></volume>"
 IFACE_XML = ("<interface type='ethernet' name='api0'><start mode='none'/>"
              "<mac address='52:54:00:00:0a:01'/></interface>")
+
+QEMU_IFACE_XML = ("<interface type='ethernet' name='vbapi0'><start mode='none'/>"
+                  "<mac address='02:00:5e:a9:1e:01'/></interface>")
 
 SCRATCH_NAME = "api-table-scratch"
 SCRATCH_UUID = "c0ffee00-0000-4000-8000-00000000a91e"
@@ -194,6 +199,12 @@ class TestApiTable(h.DaemonTestCase):
             # The host's `computer`: not a PCI device, so Detach, ReAttach
             # and Reset refuse it without touching the host.
             return str(self.call(QEMU_PATH, h.CONNECT_IFACE, "NodeDeviceLookupByName", "s", "computer"))
+        if iface == "org.libvirt.Interface":
+            # A definition of a NIC this host does not have: Create and
+            # Destroy fail their checks before touching the kernel.
+            c = lambda m, sig, *a: self.call(QEMU_PATH, h.CONNECT_IFACE, m, sig, *a)
+            return self.ensure_object(lambda: c("InterfaceLookupByName", "s", "vbapi0"),
+                                      lambda: c("InterfaceDefineXML", "su", QEMU_IFACE_XML, 0))
         return None
 
     def classify(self, driver="Test"):
