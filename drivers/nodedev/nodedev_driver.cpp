@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <set>
 #include <systemd/sd-device.h>
 #include <unistd.h>
 #include <variant>
@@ -198,8 +199,43 @@ const NodeDevDriver::Entry& NodeDevDriver::byName(const std::string& name) const
 
 // ---- hotplug ----
 
+void NodeDevDriver::rescan()
+{
+    std::set<std::string> before;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [name, e] : devs_)
+            before.insert(name);
+    }
+    enumerate();
+    std::vector<std::string> added, removed;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [name, e] : devs_)
+            if (!before.count(name))
+                added.push_back(name);
+        for (const auto& name : before)
+            if (!devs_.count(name))
+                removed.push_back(name);
+    }
+    if (EventSink* s = sink()) {
+        for (const auto& n : removed) {
+            s->objectRemoved({ObjectType::NodeDevice, n, {}});
+            s->nodeDeviceLifecycle(n, ev::NodeDevDeleted, 0);
+        }
+        for (const auto& n : added) {
+            s->objectAdded({ObjectType::NodeDevice, n, {}});
+            s->nodeDeviceLifecycle(n, ev::NodeDevCreated, 0);
+        }
+    }
+}
+
 void NodeDevDriver::handleUevent(const nodedev::Uevent& ev)
 {
+    if (ev.action == "overflow") {
+        rescan();
+        return;
+    }
     if (!ev.subsystem.empty()
         && std::find(std::begin(kSubsystems), std::end(kSubsystems), ev.subsystem) == std::end(kSubsystems))
         return;
@@ -351,56 +387,6 @@ std::vector<std::string> NodeDevDriver::nodeDeviceListCaps(const std::string& na
 {
     std::lock_guard lock(mu_);
     return xml::nodeDeviceCapNames(byName(name).def);
-}
-
-// ---- PCI passthrough ----
-
-void NodeDevDriver::setWriteHook(nodedev::PciPassthrough::WriteHook hook) { pci_.setWriteHook(std::move(hook)); }
-
-std::string NodeDevDriver::pciSyspath(const std::string& name)
-{
-    std::lock_guard lock(mu_);
-    const Entry& e = byName(name);
-    for (const auto& cap : e.def.caps)
-        if (std::holds_alternative<xml::NodeDevPciCap>(cap.data))
-            return e.def.path;
-    throw makeError(ErrCode::InvalidArg, ErrDomain::Qemu, "device " + name + " is not a PCI device");
-}
-
-void NodeDevDriver::refreshAfterPciChange(const std::string& syspath)
-{
-    // The kernel's bind/unbind uevents say the same, but a test's tree has
-    // no kernel behind it, and callers expect the new driver at once.
-    std::string devpath = syspath.substr(fs_.root().size());
-    handleUevent({"change", devpath, {}, {}});
-}
-
-void NodeDevDriver::nodeDeviceDetach(const std::string& name, const std::string& driverName, uint32_t flags)
-{
-    std::string path = pciSyspath(name);
-    checkFlags(flags, 0, "qemuNodeDeviceDetachFlags");
-    {
-        std::lock_guard lock(pciMu_);
-        pci_.detach(path, driverName);
-    }
-    refreshAfterPciChange(path);
-}
-
-void NodeDevDriver::nodeDeviceReAttach(const std::string& name)
-{
-    std::string path = pciSyspath(name);
-    {
-        std::lock_guard lock(pciMu_);
-        pci_.reattach(path);
-    }
-    refreshAfterPciChange(path);
-}
-
-void NodeDevDriver::nodeDeviceReset(const std::string& name)
-{
-    std::string path = pciSyspath(name);
-    std::lock_guard lock(pciMu_);
-    pci_.reset(path);
 }
 
 } // namespace virtbus

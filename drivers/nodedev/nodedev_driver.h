@@ -87,6 +87,8 @@ private:
 
     nodedev::BuildContext context() const;
     void enumerate();
+    // After lost events: enumerate again and report what appeared or went.
+    void rescan();
     // Under mu_: the nearest ancestor directory that is a listed device.
     std::string parentOf(const std::string& syspath) const;
     const Entry& byName(const std::string& name) const;

@@ -120,7 +120,15 @@ void UeventMonitor::runKernel()
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
-                break; // EAGAIN, or ENOBUFS after an overflow: poll again
+                if (errno == ENOBUFS) {
+                    // The queue overflowed: events were lost, the reader
+                    // must look at the tree again.
+                    Uevent lost;
+                    lost.action = "overflow";
+                    handler_(lost);
+                    continue;
+                }
+                break; // EAGAIN: poll again
             }
             if (from.nl_pid != 0)
                 continue;

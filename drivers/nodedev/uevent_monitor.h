@@ -13,7 +13,9 @@
 namespace virtbus::nodedev {
 
 struct Uevent {
-    std::string action; // add, remove, change, move, bind, unbind
+    // add, remove, change, move, bind, unbind; "overflow" when the
+    // kernel's queue overflowed and events were lost.
+    std::string action;
     std::string devpath; // below /sys: "/devices/..."
     std::string devpathOld; // for move
     std::string subsystem;

@@ -223,4 +223,20 @@ TEST_F(NodeDevTree, HotplugAddChangeRemove)
     EXPECT_EQ(parent("net_lan1_52_54_00_00_00_04"), "pci_0000_00_04_0");
 }
 
+TEST_F(NodeDevTree, LostEventsAreMadeUpByARescan)
+{
+    // The kernel's queue overflowed while lo went and a veth came: the
+    // rescan reports both.
+    tree.net("devices/virtual", "veth9", "aa:bb:cc:dd:ee:09", true);
+    std::filesystem::remove_all(tree.path("devices/virtual/net/lo"));
+    std::filesystem::remove(tree.path("class/net/lo"));
+    drv->handleUevent({"overflow", {}, {}, {}});
+    EXPECT_EQ(rec.log,
+        (Strings {"removed net_lo_00_00_00_00_00_00", "deleted net_lo_00_00_00_00_00_00",
+            "added net_veth9_aa_bb_cc_dd_ee_09", "created net_veth9_aa_bb_cc_dd_ee_09"}));
+    EXPECT_TRUE(drv->nodeDeviceExists("net_veth9_aa_bb_cc_dd_ee_09"));
+    EXPECT_FALSE(drv->nodeDeviceExists("net_lo_00_00_00_00_00_00"));
+    EXPECT_EQ(drv->nodeDeviceSummary("net_eth0_02_fc_00_00_00_01").parent, "pci_0000_00_03_0");
+}
+
 } // namespace
