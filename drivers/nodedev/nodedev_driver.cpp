@@ -100,7 +100,7 @@ bool udevUsable()
 } // namespace
 
 NodeDevDriver::NodeDevDriver(NodeDevOptions opts) :
-    opts_(std::move(opts)), fs_(opts_.sysfsRoot), pci_(fs_, opts_.mounts)
+    opts_(std::move(opts)), fs_(opts_.sysfsRoot), pci_(fs_, opts_.mounts, opts_.swaps)
 {
     // udev's database describes the host's /sys only.
     if (opts_.useUdev && fs_.root() == "/sys" && udevUsable()) {

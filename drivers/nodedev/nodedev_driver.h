@@ -24,6 +24,7 @@ namespace virtbus {
 struct NodeDevOptions {
     std::string sysfsRoot = "/sys";
     std::string mounts = "/proc/self/mounts";
+    std::string swaps = "/proc/swaps";
     // Read udev's database through sd-device (only meaningful for /sys).
     bool useUdev = true;
     // Listen for hotplug events once started.

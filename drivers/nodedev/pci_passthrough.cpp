@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <optional>
 #include <set>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -22,8 +23,32 @@ bool isStub(const std::string& driver) { return driver == kVfio || driver == "pc
 
 VirtError nodedevErr(ErrCode code, const std::string& detail) { return makeError(code, ErrDomain::NodeDev, detail); }
 
-// Network interfaces and block devices (disks and their partitions) that
-// live below a device directory. Symlinks are not followed, so the walk
+// The first whitespace-separated field of each line of a table
+// (/proc/self/mounts, /proc/swaps) that names one of `devs`, with the
+// line's second field.
+std::optional<std::pair<std::string, std::string>> findSource(
+    const std::string& path, const std::set<std::string>& devs)
+{
+    std::string table = readFile(path).value_or("");
+    size_t pos = 0;
+    while (pos < table.size()) {
+        size_t nl = table.find('\n', pos);
+        if (nl == std::string::npos)
+            nl = table.size();
+        std::string line = table.substr(pos, nl - pos);
+        pos = nl + 1;
+        size_t sp = line.find_first_of(" \t");
+        if (sp == std::string::npos || !devs.count(line.substr(0, sp)))
+            continue;
+        size_t b = line.find_first_not_of(" \t", sp);
+        size_t e = b == std::string::npos ? b : line.find_first_of(" \t", b);
+        return std::pair {line.substr(0, sp), b == std::string::npos ? std::string() : line.substr(b, e - b)};
+    }
+    return std::nullopt;
+}
+
+// Network interfaces and block devices (directories of disks and their
+// partitions) that live below a device directory. Symlinks are not followed, so the walk
 // stays inside the device's own subtree.
 void collectChildren(
     const std::string& dir, int depth, std::vector<std::string>& nets, std::vector<std::string>& blocks)
@@ -39,10 +64,10 @@ void collectChildren(
                 nets.push_back(i);
         } else if (n == "block") {
             for (const auto& disk : Sysfs::list(p)) {
-                blocks.push_back(disk);
+                blocks.push_back(p + "/" + disk);
                 for (const auto& part : Sysfs::list(p + "/" + disk))
                     if (Sysfs::exists(p + "/" + disk + "/" + part + "/partition"))
-                        blocks.push_back(part);
+                        blocks.push_back(p + "/" + disk + "/" + part);
             }
         } else if (Sysfs::exists(p + "/uevent")) {
             collectChildren(p, depth + 1, nets, blocks);
@@ -52,7 +77,9 @@ void collectChildren(
 
 } // namespace
 
-PciPassthrough::PciPassthrough(const Sysfs& fs, std::string mounts) : fs_(fs), mounts_(std::move(mounts)) { }
+PciPassthrough::PciPassthrough(const Sysfs& fs, std::string mounts, std::string swaps) :
+    fs_(fs), mounts_(std::move(mounts)), swaps_(std::move(swaps))
+{ }
 
 void PciPassthrough::write(const std::string& path, const std::string& value)
 {
@@ -78,28 +105,20 @@ std::string PciPassthrough::deviceUse(const std::string& syspath) const
         if (auto flags = Sysfs::number(dir, "flags", 16); flags && (*flags & 1))
             return "network interface " + ifname + " is up";
     }
-    if (!blocks.empty()) {
-        std::string table = readFile(mounts_).value_or("");
-        std::set<std::string> devs;
-        for (const auto& b : blocks)
-            devs.insert("/dev/" + b);
-        size_t pos = 0;
-        while (pos < table.size()) {
-            size_t nl = table.find('\n', pos);
-            if (nl == std::string::npos)
-                nl = table.size();
-            std::string line = table.substr(pos, nl - pos);
-            pos = nl + 1;
-            size_t sp = line.find(' ');
-            if (sp == std::string::npos)
-                continue;
-            std::string src = line.substr(0, sp);
-            if (devs.count(src)) {
-                size_t sp2 = line.find(' ', sp + 1);
-                return "block device " + src + " is mounted on " + line.substr(sp + 1, sp2 - sp - 1);
-            }
-        }
+    if (blocks.empty())
+        return {};
+    std::set<std::string> devs;
+    for (const auto& b : blocks) {
+        std::string dev = "/dev/" + Sysfs::basename(b);
+        devs.insert(dev);
+        // Device-mapper, MD RAID or bcache built on it (holders/).
+        if (auto holders = Sysfs::list(b + "/holders"); !holders.empty())
+            return "block device " + dev + " is held by " + holders.front();
     }
+    if (auto m = findSource(mounts_, devs))
+        return "block device " + m->first + " is mounted on " + m->second;
+    if (auto sw = findSource(swaps_, devs))
+        return "block device " + sw->first + " is in use as swap";
     return {};
 }
 

@@ -13,9 +13,9 @@ namespace virtbus::nodedev {
 
 class PciPassthrough {
 public:
-    // `mounts` is the mount table to consult for block devices in use
-    // (/proc/self/mounts on a host).
-    PciPassthrough(const Sysfs& fs, std::string mounts);
+    // `mounts` and `swaps` are the tables to consult for block devices in
+    // use (/proc/self/mounts and /proc/swaps on a host).
+    PciPassthrough(const Sysfs& fs, std::string mounts, std::string swaps);
 
     // Called after every sysfs write with the path and the value written.
     using WriteHook = std::function<void(const std::string& path, const std::string& value)>;
@@ -34,6 +34,7 @@ public:
 private:
     const Sysfs& fs_;
     std::string mounts_;
+    std::string swaps_;
     WriteHook hook_;
 
     void write(const std::string& path, const std::string& value);

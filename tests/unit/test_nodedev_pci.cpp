@@ -30,6 +30,7 @@ protected:
         NodeDevOptions o;
         o.sysfsRoot = tree.root();
         o.mounts = tree.path("mounts");
+        o.swaps = tree.path("swaps");
         o.monitor = false;
         drv = std::make_unique<NodeDevDriver>(o);
         drv->setWriteHook([this](const std::string& path, const std::string& value) { kernel(path, value); });
@@ -124,6 +125,24 @@ TEST_F(NodeDevPci, DevicesTheHostUsesStay)
     EXPECT_EQ(driverOf("0000:00:02.0"), "virtio-pci");
     EXPECT_EQ(driverOf("0000:00:03.0"), "virtio-pci");
     EXPECT_EQ(tree.get(dev("0000:00:03.0") + "/driver_override"), "(null)\n");
+}
+
+TEST_F(NodeDevPci, SwapAndHoldersCountAsUse)
+{
+    // The SCSI disk behind 06.0: first swap, then a device-mapper target.
+    tree.put("swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/sda\tpartition\t1024\t0\t-2\n");
+    expectError([&] { drv->nodeDeviceReset("pci_0000_00_06_0"); }, ErrCode::OperationInvalid,
+        "Requested operation is not valid: PCI device 0000:00:06.0 is in use by the host: "
+        "block device /dev/sda is in use as swap");
+    tree.put("swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+    std::string sda = dev("0000:00:06.0") + "/virtio3/host0/target0:0:0/0:0:0:0/block/sda";
+    std::filesystem::create_directories(tree.path(sda + "/holders/dm-0"));
+    expectError([&] { drv->nodeDeviceReset("pci_0000_00_06_0"); }, ErrCode::OperationInvalid,
+        "Requested operation is not valid: PCI device 0000:00:06.0 is in use by the host: "
+        "block device /dev/sda is held by dm-0");
+    std::filesystem::remove_all(tree.path(sda + "/holders/dm-0"));
+    drv->nodeDeviceReset("pci_0000_00_06_0");
+    EXPECT_EQ(writes, Strings {dev("0000:00:06.0") + "/reset=1"});
 }
 
 TEST_F(NodeDevPci, ResetUsesTheKernelsResetFile)
