@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,10 +54,11 @@ struct Exec {
     std::vector<char*> envp;
 };
 
-[[noreturn]] void child(const Exec& e, int out, int err)
+[[noreturn]] void child(const Exec& e, int in, int out, int err)
 {
-    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0)
+    if (in < 0)
+        in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0)
         _exit(127);
     // Nothing else of the daemon's (bus socket, QMP sockets) leaks into it.
     if (::close_range(3, ~0U, 0) != 0) {
@@ -103,12 +105,37 @@ CommandResult runCommand(const std::vector<std::string>& argv, const CommandOpti
         ::close(outPipe[1]);
         throw systemError(domain, "cannot create pipe", saved);
     }
+    int inPipe[2] = {-1, -1};
+    // A socket rather than a pipe: send() with MSG_NOSIGNAL cannot kill
+    // the daemon with SIGPIPE when the tool exits without reading.
+    if (!opts.input.empty() && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inPipe) != 0) {
+        int saved = errno;
+        for (int fd : {outPipe[0], outPipe[1], errPipe[0], errPipe[1]})
+            ::close(fd);
+        throw systemError(domain, "cannot create pipe", saved);
+    }
     pid_t pid = ::fork();
     if (pid == 0)
-        child(e, outPipe[1], errPipe[1]);
+        child(e, inPipe[0], outPipe[1], errPipe[1]);
     int forkErr = errno;
     ::close(outPipe[1]);
     ::close(errPipe[1]);
+    if (inPipe[0] >= 0) {
+        ::close(inPipe[0]);
+        // Inputs are small scripts (a partition table): they fit the pipe.
+        if (pid > 0) {
+            size_t done = 0;
+            while (done < opts.input.size()) {
+                ssize_t w = ::send(inPipe[1], opts.input.data() + done, opts.input.size() - done, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                done += size_t(w);
+            }
+        }
+        ::close(inPipe[1]);
+    }
     if (pid < 0) {
         ::close(outPipe[0]);
         ::close(errPipe[0]);

@@ -22,6 +22,7 @@ struct CommandResult {
 struct CommandOptions {
     std::chrono::milliseconds timeout {std::chrono::minutes(10)};
     size_t maxOutput = 4u << 20; // per stream; the rest is read and dropped
+    std::string input; // fed to stdin (then closed); /dev/null when empty
 };
 
 // Runs argv[0] (looked up in PATH when it has no '/'). Raises VirtError

@@ -219,6 +219,16 @@ void StorageDriver::volWipe(const std::string&, uint32_t, uint32_t)
     throw err::notSupported("virStorageVolWipePattern");
 }
 
+void StorageDriver::volUpload(const std::string&, int, uint64_t, uint64_t, uint32_t)
+{
+    throw err::notSupported("virStorageVolUpload");
+}
+
+void StorageDriver::volDownload(const std::string&, int, uint64_t, uint64_t, uint32_t)
+{
+    throw err::notSupported("virStorageVolDownload");
+}
+
 std::vector<IfaceRef> InterfaceDriver::listInterfaces(uint32_t)
 {
     throw err::notSupported("virConnectListAllInterfaces");

@@ -117,6 +117,11 @@ public:
     virtual std::string volGetXMLDesc(const std::string& key, uint32_t flags);
     virtual void volResize(const std::string& key, uint64_t capacity, uint32_t flags);
     virtual void volWipe(const std::string& key, uint32_t pattern, uint32_t flags);
+    // Beyond libvirt-dbus (virStorageVolUpload/Download without a stream):
+    // copies between the caller's fd (borrowed for the call) and the
+    // volume, from `offset`, `length` bytes (0: to the end).
+    virtual void volUpload(const std::string& key, int fd, uint64_t offset, uint64_t length, uint32_t flags);
+    virtual void volDownload(const std::string& key, int fd, uint64_t offset, uint64_t length, uint32_t flags);
 };
 
 // ---- host interfaces (key: MAC, as libvirt-dbus paths use it) ----

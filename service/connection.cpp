@@ -30,6 +30,7 @@ Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatc
     network_(*this),
     pool_(*this),
     vol_(*this),
+    volTransfer_(*this),
     iface_(*this),
     nodedev_(*this),
     secret_(*this),
@@ -39,8 +40,8 @@ Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatc
     if (dispatcher) {
         threadSink_ = std::make_unique<BusThreadSink>(*dispatcher, *this);
         sink = threadSink_.get();
-        for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {
-                 &connect_, &domain_, &snapshot_, &network_, &pool_, &vol_, &iface_, &nodedev_, &secret_, &nwfilter_})
+        for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_,
+                 &network_, &pool_, &vol_, &volTransfer_, &iface_, &nodedev_, &secret_, &nwfilter_})
             s->setDispatcher(dispatcher);
     }
     driver_->setEventSink(sink);
@@ -56,8 +57,8 @@ Connection::~Connection()
 {
     for (auto* s : slots_)
         sd_bus_slot_unref(s);
-    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {
-             &connect_, &domain_, &snapshot_, &network_, &pool_, &vol_, &iface_, &nodedev_, &secret_, &nwfilter_})
+    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_,
+             &network_, &pool_, &vol_, &volTransfer_, &iface_, &nodedev_, &secret_, &nwfilter_})
         s->setAuthorizer(nullptr);
     // The driver goes first: its threads may still report events, through
     // sinks that must outlive them.
@@ -88,8 +89,8 @@ int Connection::connectFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
 void Connection::enableAuthorization(Polkit& polkit)
 {
     authorizer_ = std::make_unique<ConnectionAuthorizer>(polkit, *this);
-    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {
-             &connect_, &domain_, &snapshot_, &network_, &pool_, &vol_, &iface_, &nodedev_, &secret_, &nwfilter_})
+    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_,
+             &network_, &pool_, &vol_, &volTransfer_, &iface_, &nodedev_, &secret_, &nwfilter_})
         s->setAuthorizer(authorizer_.get());
 }
 
@@ -330,6 +331,12 @@ void Connection::publishObjectKinds()
                 return out;
             });
         }});
+    // The extension interface on every volume: same objects, same lookup.
+    extensions_.push_back(std::make_unique<ObjectKind>(ObjectKind {path_ + "/storagevol",
+        glue::StorageVolTransferServer::interfaceName, "storage-vol", glue::StorageVolTransferServer::vtable(),
+        static_cast<glue::StorageVolTransferServer*>(&volTransfer_), &volTransfer_,
+        keyKind("storagevol", [d](const std::string& k) { return d->storage().volExists(k); }), {}}));
+    registerExtension(bus_, *extensions_.back(), slots_);
     addKind({path_ + "/interface", glue::InterfaceServer::interfaceName, "interface", glue::InterfaceServer::vtable(),
         static_cast<glue::InterfaceServer*>(&iface_), &iface_,
         keyKind("interface", [d](const std::string& k) { return d->interfaces().ifaceExists(k); }), [this, d] {

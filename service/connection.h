@@ -82,6 +82,7 @@ private:
     NetworkAdaptor network_;
     StoragePoolAdaptor pool_;
     StorageVolAdaptor vol_;
+    StorageVolTransferAdaptor volTransfer_;
     InterfaceAdaptor iface_;
     NodeDeviceAdaptor nodedev_;
     SecretAdaptor secret_;
@@ -89,6 +90,7 @@ private:
     std::unique_ptr<BusThreadSink> threadSink_;
     std::unique_ptr<ConnectionAuthorizer> authorizer_;
     std::vector<std::unique_ptr<ObjectKind>> kinds_;
+    std::vector<std::unique_ptr<ObjectKind>> extensions_; // org.virtbus.* interfaces on a kind's objects
     std::vector<sd_bus_slot*> slots_;
 };
 

@@ -21,6 +21,7 @@
 #include "polkit.h"
 #include "interface/iface_driver.h"
 #include "qemu/qemu_driver.h"
+#include "storage/storage_driver.h"
 #include "secret/secret_store.h"
 #include "test/test_driver.h"
 #include "workers.h"
@@ -85,6 +86,8 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
     if (const char* dir = getenv("VIRTBUS_INTERFACE_CONFIG_DIR"); dir && *dir)
         ifaceConfig = dir;
     std::string ifaceState = cfg.stateDir.substr(0, cfg.stateDir.find_last_of('/')) + "/interfaces";
+    StorageConfig storageCfg = StorageConfig::beside(cfg.configDir.substr(0, cfg.configDir.find_last_of('/')),
+                                                     cfg.stateDir.substr(0, cfg.stateDir.find_last_of('/')));
     auto driver = std::make_unique<QemuDriver>(std::move(cfg));
     auto store = std::make_unique<SecretStore>(secrets);
     for (const auto& w : store->loadWarnings())
@@ -95,6 +98,9 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
         logWarning("interfaces: %s", w.c_str());
     driver->attach(std::unique_ptr<InterfaceDriver>(std::move(ifaces)));
     driver->attach(std::unique_ptr<NodeDeviceDriver>(makeNodeDevDriver()));
+    auto storage = std::make_unique<HostStorageDriver>(std::move(storageCfg));
+    storage->setInUseCheck([qemu = driver.get()](const std::string& path) { return qemu->pathInUse(path); });
+    driver->attach(std::unique_ptr<StorageDriver>(std::move(storage)));
     return driver;
 }
 

@@ -21,7 +21,7 @@ std::string keyOr(std::optional<std::string> k, Err&& fail)
 std::string NetworkAdaptor::key(const char* p) const
 {
     return keyOr(paths::uuidOfChild(c_.path(), "network", p),
-                 [] { return makeError(ErrCode::NoNetwork, ErrDomain::Network, "no network with matching path"); });
+        [] { return makeError(ErrCode::NoNetwork, ErrDomain::Network, "no network with matching path"); });
 }
 NetworkDriver& NetworkAdaptor::drv() const { return c_.driver().networks(); }
 
@@ -48,8 +48,8 @@ void NetworkAdaptor::Undefine(bus::Reply<>& r)
     drv().networkUndefine(key(r.path()));
     r.ok();
 }
-void NetworkAdaptor::Update(bus::Reply<>& r, uint32_t command, uint32_t section, int32_t parentIndex, std::string xml,
-                            uint32_t flags)
+void NetworkAdaptor::Update(
+    bus::Reply<>& r, uint32_t command, uint32_t section, int32_t parentIndex, std::string xml, uint32_t flags)
 {
     drv().networkUpdate(key(r.path()), command, section, parentIndex, xml, flags);
     r.ok();
@@ -64,9 +64,8 @@ std::string NetworkAdaptor::getUUID(const char* p) { return drv().networkSummary
 // ---- StoragePool ----
 std::string StoragePoolAdaptor::key(const char* p) const
 {
-    return keyOr(paths::uuidOfChild(c_.path(), "storagepool", p), [] {
-        return makeError(ErrCode::NoStoragePool, ErrDomain::Storage, "no storage pool with matching path");
-    });
+    return keyOr(paths::uuidOfChild(c_.path(), "storagepool", p),
+        [] { return makeError(ErrCode::NoStoragePool, ErrDomain::Storage, "no storage pool with matching path"); });
 }
 StorageDriver& StoragePoolAdaptor::drv() const { return c_.driver().storage(); }
 
@@ -111,8 +110,8 @@ void StoragePoolAdaptor::StorageVolCreateXML(bus::Reply<bus::ObjectPath>& r, std
 {
     r.ok({c_.volPath(drv().volCreateXML(key(r.path()), xml, flags).key)});
 }
-void StoragePoolAdaptor::StorageVolCreateXMLFrom(bus::Reply<bus::ObjectPath>& r, std::string xml, std::string srcKey,
-                                                 uint32_t flags)
+void StoragePoolAdaptor::StorageVolCreateXMLFrom(
+    bus::Reply<bus::ObjectPath>& r, std::string xml, std::string srcKey, uint32_t flags)
 {
     r.ok({c_.volPath(drv().volCreateXMLFrom(key(r.path()), xml, srcKey, flags).key)});
 }
@@ -135,9 +134,8 @@ std::string StoragePoolAdaptor::getUUID(const char* p) { return drv().poolSummar
 // ---- StorageVol ----
 std::string StorageVolAdaptor::key(const char* p) const
 {
-    return keyOr(paths::keyOfChild(c_.path(), "storagevol", p), [] {
-        return makeError(ErrCode::NoStorageVol, ErrDomain::Storage, "no storage vol with matching path");
-    });
+    return keyOr(paths::keyOfChild(c_.path(), "storagevol", p),
+        [] { return makeError(ErrCode::NoStorageVol, ErrDomain::Storage, "no storage vol with matching path"); });
 }
 StorageDriver& StorageVolAdaptor::drv() const { return c_.driver().storage(); }
 
@@ -146,7 +144,10 @@ void StorageVolAdaptor::Delete(bus::Reply<>& r, uint32_t flags)
     drv().volDelete(key(r.path()), flags);
     r.ok();
 }
-void StorageVolAdaptor::GetInfo(bus::Reply<VolInfo>& r, uint32_t flags) { r.ok(drv().volGetInfo(key(r.path()), flags)); }
+void StorageVolAdaptor::GetInfo(bus::Reply<VolInfo>& r, uint32_t flags)
+{
+    r.ok(drv().volGetInfo(key(r.path()), flags));
+}
 void StorageVolAdaptor::GetXMLDesc(bus::Reply<std::string>& r, uint32_t flags)
 {
     r.ok(drv().volGetXMLDesc(key(r.path()), flags));
@@ -161,6 +162,23 @@ void StorageVolAdaptor::Wipe(bus::Reply<>& r, uint32_t pattern, uint32_t flags)
     drv().volWipe(key(r.path()), pattern, flags);
     r.ok();
 }
+std::string StorageVolTransferAdaptor::key(const char* p) const
+{
+    return keyOr(paths::keyOfChild(c_.path(), "storagevol", p),
+        [] { return makeError(ErrCode::NoStorageVol, ErrDomain::Storage, "no storage vol with matching path"); });
+}
+void StorageVolTransferAdaptor::Upload(
+    bus::Reply<>& r, bus::UnixFd fd, uint64_t offset, uint64_t length, uint32_t flags)
+{
+    c_.driver().storage().volUpload(key(r.path()), fd.fd, offset, length, flags);
+    r.ok();
+}
+void StorageVolTransferAdaptor::Download(
+    bus::Reply<>& r, bus::UnixFd fd, uint64_t offset, uint64_t length, uint32_t flags)
+{
+    c_.driver().storage().volDownload(key(r.path()), fd.fd, offset, length, flags);
+    r.ok();
+}
 std::string StorageVolAdaptor::getName(const char* p) { return drv().volLookupByKey(key(p)).name; }
 std::string StorageVolAdaptor::getKey(const char* p) { return drv().volLookupByKey(key(p)).key; }
 std::string StorageVolAdaptor::getPath(const char* p) { return drv().volLookupByKey(key(p)).path; }
@@ -168,9 +186,8 @@ std::string StorageVolAdaptor::getPath(const char* p) { return drv().volLookupBy
 // ---- Interface ----
 std::string InterfaceAdaptor::key(const char* p) const
 {
-    return keyOr(paths::keyOfChild(c_.path(), "interface", p), [] {
-        return makeError(ErrCode::NoInterface, ErrDomain::Interface, "no interface with matching path");
-    });
+    return keyOr(paths::keyOfChild(c_.path(), "interface", p),
+        [] { return makeError(ErrCode::NoInterface, ErrDomain::Interface, "no interface with matching path"); });
 }
 InterfaceDriver& InterfaceAdaptor::drv() const { return c_.driver().interfaces(); }
 
@@ -200,9 +217,8 @@ std::string InterfaceAdaptor::getName(const char* p) { return drv().ifaceSummary
 // ---- NodeDevice ----
 std::string NodeDeviceAdaptor::key(const char* p) const
 {
-    return keyOr(paths::keyOfChild(c_.path(), "nodedev", p), [] {
-        return makeError(ErrCode::NoNodeDevice, ErrDomain::NodeDev, "no node device with matching path");
-    });
+    return keyOr(paths::keyOfChild(c_.path(), "nodedev", p),
+        [] { return makeError(ErrCode::NoNodeDevice, ErrDomain::NodeDev, "no node device with matching path"); });
 }
 NodeDeviceDriver& NodeDeviceAdaptor::drv() const { return c_.driver().nodeDevices(); }
 
@@ -241,7 +257,7 @@ std::string NodeDeviceAdaptor::getParent(const char* p) { return drv().nodeDevic
 std::string SecretAdaptor::key(const char* p) const
 {
     return keyOr(paths::uuidOfChild(c_.path(), "secret", p),
-                 [] { return makeError(ErrCode::NoSecret, ErrDomain::Secret, "no secret with matching path"); });
+        [] { return makeError(ErrCode::NoSecret, ErrDomain::Secret, "no secret with matching path"); });
 }
 SecretDriver& SecretAdaptor::drv() const { return c_.driver().secrets(); }
 
@@ -270,9 +286,8 @@ int32_t SecretAdaptor::getUsageType(const char* p) { return drv().secretSummary(
 // ---- NWFilter ----
 std::string NWFilterAdaptor::key(const char* p) const
 {
-    return keyOr(paths::uuidOfChild(c_.path(), "nwfilter", p), [] {
-        return makeError(ErrCode::NoNwfilter, ErrDomain::Nwfilter, "no nwfilter with matching path");
-    });
+    return keyOr(paths::uuidOfChild(c_.path(), "nwfilter", p),
+        [] { return makeError(ErrCode::NoNwfilter, ErrDomain::Nwfilter, "no nwfilter with matching path"); });
 }
 NWFilterDriver& NWFilterAdaptor::drv() const { return c_.driver().nwfilters(); }
 

@@ -102,4 +102,12 @@ void registerKind(sd_bus* bus, ObjectKind& kind, std::vector<sd_bus_slot*>& slot
     slots.push_back(s);
 }
 
+void registerExtension(sd_bus* bus, ObjectKind& ext, std::vector<sd_bus_slot*>& slots)
+{
+    sd_bus_slot* s = nullptr;
+    check(
+        sd_bus_add_fallback_vtable(bus, &s, ext.prefix.c_str(), ext.interface, ext.vtable, find, &ext), ext.interface);
+    slots.push_back(s);
+}
+
 } // namespace virtbus

@@ -29,5 +29,9 @@ struct ObjectKind {
 // Registers `kind` on `bus`, appending the slots it creates to `slots`.
 // `kind` must outlive the slots.
 void registerKind(sd_bus* bus, ObjectKind& kind, std::vector<sd_bus_slot*>& slots);
+// Registers one more interface (a virtbus extension, without properties)
+// on the objects of a kind already registered: only its vtable, found by
+// `ext.exists`; `ext.list` is unused.
+void registerExtension(sd_bus* bus, ObjectKind& ext, std::vector<sd_bus_slot*>& slots);
 
 } // namespace virtbus

@@ -3,6 +3,8 @@
 // aliases come from assignAddresses; nothing here decides placement.
 #include "qemu/qemu_command_priv.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,12 @@
 namespace virtbus::qemu::detail {
 
 namespace {
+
+bool isBlockDevice(const std::string& path)
+{
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+}
 
 std::string preservedAttr(const xml::Preserved& p, std::string_view name)
 {
@@ -139,7 +147,9 @@ void Builder::disks()
         const std::string node = "libvirt-" + std::to_string(disks.size() - i);
         const std::string cache = cacheJson(d.driverCache);
         if (!empty) {
-            std::string driver = d.type == "block" ? (cdrom ? "host_cdrom" : "host_device") : "file";
+            // A volume disk is the file or device its pool resolved it to.
+            bool block = d.type == "block" || (d.type == "volume" && isBlockDevice(d.path));
+            std::string driver = block ? (cdrom ? "host_cdrom" : "host_device") : "file";
             std::string storage = "{\"driver\":" + jsonString(driver) + ",\"filename\":" + jsonString(d.path);
             if (!d.driverIo.empty() && d.driverIo != "default")
                 storage += ",\"aio\":" + jsonString(d.driverIo);

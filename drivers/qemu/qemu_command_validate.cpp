@@ -195,11 +195,13 @@ void checkDisk(const xml::DiskDef& d, const Check& c)
 {
     const std::string bus = diskBus(d);
     const std::string& dev = d.targetDev;
-    if (d.type == "network" || d.type == "volume" || d.type == "dir" || d.type == "nvme" || d.type == "vhostuser")
+    if (d.type == "network" || d.type == "dir" || d.type == "nvme" || d.type == "vhostuser")
         throw err::configUnsupported("disk type " + q(d.type) + " of disk " + q(dev) +
-                                     " is not supported by this driver (only 'file' and 'block' are)");
-    if (!oneOf(d.type, {"file", "block"}))
+                                     " is not supported by this driver (only 'file', 'block' and 'volume' are)");
+    if (!oneOf(d.type, {"file", "block", "volume"}))
         throw err::configUnsupported("unsupported disk type " + q(d.type));
+    if (d.type == "volume" && d.hasSource && (d.pool.empty() || d.volume.empty()))
+        throw err::xml("missing storage pool or volume name for disk " + q(dev));
     if (d.device == "lun")
         throw err::configUnsupported("disk device='lun' is not supported for bus=" + q(bus));
     if (!oneOf(bus, {"virtio", "sata", "ide", "scsi", "usb", "fdc"}))

@@ -136,6 +136,11 @@ public:
     void domainSetMetadata(const std::string& uuid, int32_t type, const std::string& metadata,
                            const std::string& key, const std::string& uri, uint32_t flags) override;
 
+    // Whether a running guest has the file or device at `path` as a disk
+    // (qemu_storage.cpp): the storage driver asks before it deletes,
+    // wipes or shrinks a volume.
+    bool pathInUse(const std::string& path);
+
 private:
     using Dom = qemu::QemuDomain;
     using DomPtr = std::shared_ptr<Dom>;
@@ -154,6 +159,10 @@ private:
     void saveConfig(const xml::DomainDef& def);
     void deleteConfig(const std::string& name);
     void loadConfigs();
+
+    // <disk type='volume'>: the volume's path from the storage driver,
+    // into the run's definition (qemu_storage.cpp).
+    void resolveVolumes(xml::DomainDef& live);
 
     // ---- processes (qemu_lifecycle.cpp) ----
     // Starts `d` (job held, inactive). On failure nothing is left running.

@@ -51,7 +51,7 @@ void QemuDriver::grantHost(const DomPtr& d, const xml::DomainDef& live, const qe
     if (user.switches()) {
         paths = qemu::hostPaths(live);
         for (const auto& disk : live.devices.disks)
-            if (disk.hasSource && (disk.type == "file" || disk.type == "block"))
+            if (disk.hasSource && (disk.type == "file" || disk.type == "block" || disk.type == "volume"))
                 for (auto& backing : qemu::backingChain(disk.path, disk.driverType))
                     paths.push_back({backing, false, false});
     }

@@ -110,6 +110,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
         d->live.reset();
     }
     const std::string name = live.name;
+    resolveVolumes(live);
     checkEmulator(live.devices.emulator);
     auto caps = caps_->get(live.devices.emulator);
     if (live.type == "kvm" && !caps->kvm)

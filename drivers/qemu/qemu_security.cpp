@@ -108,7 +108,7 @@ std::vector<HostPath> hostPaths(const xml::DomainDef& def)
         out.push_back({path, write, create});
     };
     for (const auto& d : def.devices.disks)
-        if (d.hasSource && (d.type == "file" || d.type == "block"))
+        if (d.hasSource && (d.type == "file" || d.type == "block" || d.type == "volume"))
             add(d.path, !d.readonly && d.device != "cdrom");
     for (const std::string* f : {&def.os.kernel, &def.os.initrd, &def.os.dtb})
         add(*f, false);

@@ -1,0 +1,28 @@
+// logical pools: an LVM volume group; each logical volume is a volume.
+// Volume group metadata (pvcreate, vgcreate, vgs, lvs) works everywhere;
+// making an LV usable needs the kernel's device-mapper.
+#pragma once
+
+#include "storage/storage_backend.h"
+
+namespace virtbus::storage {
+
+class LogicalBackend : public Backend {
+public:
+    void check(const xml::StoragePoolDef& def) const override;
+    bool stillActive(const xml::StoragePoolDef& def) const override;
+    void build(const xml::StoragePoolDef& def, uint32_t flags) override;
+    void start(const xml::StoragePoolDef& def) override;
+    void stop(const xml::StoragePoolDef& def) override;
+    void remove(const xml::StoragePoolDef& def, uint32_t flags) override;
+    PoolSpace refresh(const xml::StoragePoolDef& def, std::vector<xml::StorageVolDef>& vols) override;
+    std::string findSources(const std::string& srcSpec, uint32_t flags) override;
+    std::string volPath(const xml::StoragePoolDef& def, const std::string& name) const override;
+    void createVol(const xml::StoragePoolDef& def, xml::StorageVolDef& vol, uint32_t flags) override;
+    void deleteVol(const xml::StoragePoolDef& def, const xml::StorageVolDef& vol, uint32_t flags) override;
+    void resizeVol(
+        const xml::StoragePoolDef& def, const xml::StorageVolDef& vol, uint64_t capacity, uint32_t flags) override;
+    void refreshVol(const xml::StoragePoolDef& def, xml::StorageVolDef& vol) override;
+};
+
+} // namespace virtbus::storage
