@@ -23,6 +23,7 @@ Needs root. Run with Debian's python3 (python3-dbus, python3-gi):
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -179,6 +180,10 @@ def inner(args):
         problems += daemon.stop(bus)
         bus.close()
         bus_.stop()
+    if problems:
+        print(f"daemon logs kept in {logdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(logdir, ignore_errors=True)
     report(args, results, problems)
 
 
