@@ -29,6 +29,8 @@ packages=(
     # run: buses, authorization, the QEMU driver's host tools
     dbus dbus-daemon polkitd
     qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2
+    # the storage driver's host tools (sfdisk, mkfs, LVM)
+    fdisk e2fsprogs lvm2
     # tests: clients, schemas, guest image, unit file checks
     python3-dbus python3-gi gir1.2-glib-2.0 libxml2-utils busybox-static
     xz-utils   # tests/e2e/build-guest.sh: the kernel inside Debian's vmlinuz

@@ -31,16 +31,12 @@ bool oneOf(const std::string& v, std::initializer_list<std::string_view> set)
     return std::find(set.begin(), set.end(), v) != set.end();
 }
 
-std::string q(const std::string& v)
-{
-    return "'" + v + "'";
-}
+std::string q(const std::string& v) { return "'" + v + "'"; }
 
 bool safeChars(const std::string& v, std::string_view extra)
 {
-    return std::all_of(v.begin(), v.end(), [&](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
-    });
+    return std::all_of(v.begin(), v.end(),
+        [&](char c) { return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos; });
 }
 
 void checkPlatform(Check& c)
@@ -59,8 +55,8 @@ void checkPlatform(Check& c)
     if (!m.known)
         throw err::configUnsupported("Emulator " + q(e) + " does not support machine type " + q(def.os.machine));
     if (!m.info)
-        throw err::configUnsupported("machine type " + q(def.os.machine) +
-                                     " is not supported by this driver (only i440fx and q35 machines are)");
+        throw err::configUnsupported("machine type " + q(def.os.machine)
+            + " is not supported by this driver (only i440fx and q35 machines are)");
     c.q35 = m.info->chipset == Chipset::Q35;
 
     if (def.memory == 0)
@@ -76,8 +72,8 @@ void checkPlatform(Check& c)
     if (maxVcpus == 0 || def.vcpu.current == 0)
         throw err::configUnsupported("Domain requires at least 1 vCPU");
     if (maxVcpus > m.info->maxCpus)
-        throw err::configUnsupported("Maximum CPUs greater than specified machine type limit " +
-                                     std::to_string(m.info->maxCpus));
+        throw err::configUnsupported(
+            "Maximum CPUs greater than specified machine type limit " + std::to_string(m.info->maxCpus));
     if (def.cpu.topology) {
         const auto& t = *def.cpu.topology;
         if (t.sockets * std::max(t.dies, 1u) * t.cores * t.threads != maxVcpus)
@@ -107,13 +103,12 @@ void checkCpuClockOs(const Check& c)
         if (!oneOf(cpu.mode, {"", "custom", "host-model", "host-passthrough", "maximum"}))
             throw err::configUnsupported("unsupported CPU mode " + q(cpu.mode));
         if (cpu.mode == "host-passthrough" && def.type != "kvm")
-            throw err::configUnsupported("CPU mode 'host-passthrough' for " + guestArch(c.caps) + " " + def.type +
-                                         " domain on " + guestArch(c.caps) +
-                                         " host is not supported by hypervisor");
+            throw err::configUnsupported("CPU mode 'host-passthrough' for " + guestArch(c.caps) + " " + def.type
+                + " domain on " + guestArch(c.caps) + " host is not supported by hypervisor");
         if (!cpu.model.empty() && (cpu.mode.empty() || cpu.mode == "custom")) {
-            bool known = !c.caps || c.caps->cpuModels.empty() ||
-                         std::any_of(c.caps->cpuModels.begin(), c.caps->cpuModels.end(),
-                                     [&](const CpuModel& m) { return m.name == cpu.model; });
+            bool known = !c.caps || c.caps->cpuModels.empty()
+                || std::any_of(c.caps->cpuModels.begin(), c.caps->cpuModels.end(),
+                    [&](const CpuModel& m) { return m.name == cpu.model; });
             if (!known || !safeChars(cpu.model, "._-"))
                 throw err::configUnsupported("CPU model " + q(cpu.model) + " is not supported by hypervisor");
         }
@@ -196,8 +191,8 @@ void checkDisk(const xml::DiskDef& d, const Check& c)
     const std::string bus = diskBus(d);
     const std::string& dev = d.targetDev;
     if (d.type == "network" || d.type == "dir" || d.type == "nvme" || d.type == "vhostuser")
-        throw err::configUnsupported("disk type " + q(d.type) + " of disk " + q(dev) +
-                                     " is not supported by this driver (only 'file', 'block' and 'volume' are)");
+        throw err::configUnsupported("disk type " + q(d.type) + " of disk " + q(dev)
+            + " is not supported by this driver (only 'file', 'block' and 'volume' are)");
     if (!oneOf(d.type, {"file", "block", "volume"}))
         throw err::configUnsupported("unsupported disk type " + q(d.type));
     if (d.type == "volume" && d.hasSource && (d.pool.empty() || d.volume.empty()))
@@ -223,7 +218,8 @@ void checkDisk(const xml::DiskDef& d, const Check& c)
 
     if (d.hasSource && !d.path.empty() && !d.path.starts_with('/'))
         throw err::invalidArg("disk source path " + q(d.path) + " must be absolute");
-    bool empty = !d.hasSource || d.path.empty();
+    // A volume disk gets its path when the guest starts (resolveVolumes).
+    bool empty = !d.hasSource || (d.type == "volume" ? d.volume.empty() : d.path.empty());
     if (empty && d.device == "disk")
         throw err::configUnsupported("disk " + q(dev) + " has no source; only cdrom and floppy may be empty");
     if (empty && bus == "usb")
@@ -263,17 +259,16 @@ void checkDisks(const Check& c)
         auto [it, fresh] = targets.emplace(d.targetDev, &d);
         if (!fresh) {
             auto src = [](const xml::DiskDef& x) { return x.path.empty() ? std::string("<null>") : x.path; };
-            throw err::xml("target " + q(d.targetDev) + " duplicated for disk sources " + q(src(*it->second)) +
-                           " and " + q(src(d)));
+            throw err::xml("target " + q(d.targetDev) + " duplicated for disk sources " + q(src(*it->second)) + " and "
+                + q(src(d)));
         }
         if (auto a = effectiveDriveAddress(d, c.def)) {
             // ide, sata and scsi controllers are distinct even at equal indexes.
-            auto key = std::pair{diskBus(d), std::tuple{a->controller, a->bus, a->target, a->unit}};
+            auto key = std::pair {diskBus(d), std::tuple {a->controller, a->bus, a->target, a->unit}};
             if (!drives.emplace(key, d.targetDev).second)
-                throw err::xml("Found duplicate drive address for disk with target name " + q(d.targetDev) +
-                               " controller='" + std::to_string(a->controller) + "' bus='" +
-                               std::to_string(a->bus) + "' target='" + std::to_string(a->target) + "' unit='" +
-                               std::to_string(a->unit) + "'");
+                throw err::xml("Found duplicate drive address for disk with target name " + q(d.targetDev)
+                    + " controller='" + std::to_string(a->controller) + "' bus='" + std::to_string(a->bus)
+                    + "' target='" + std::to_string(a->target) + "' unit='" + std::to_string(a->unit) + "'");
         }
     }
 }
@@ -289,11 +284,11 @@ void checkControllers(const Check& c)
         if (ctl.type == "pci") {
             std::string root = c.q35 ? "pcie-root" : "pci-root";
             if (idx == 0 && !m.empty() && m != root)
-                throw err::xml("The PCI controller with index='0' must be model='" + root +
-                               "' for this machine type, but model='" + m + "' was found instead");
+                throw err::xml("The PCI controller with index='0' must be model='" + root
+                    + "' for this machine type, but model='" + m + "' was found instead");
             if (idx > 0 && !(c.q35 && m == "pcie-root-port"))
-                throw err::configUnsupported("PCI controller model " + q(m) + " with index '" +
-                                             std::to_string(idx) + "' is not supported by this driver");
+                throw err::configUnsupported("PCI controller model " + q(m) + " with index '" + std::to_string(idx)
+                    + "' is not supported by this driver");
         } else if (ctl.type == "usb") {
             if (!oneOf(m, {"", "piix3-uhci", "piix4-uhci", "qemu-xhci", "nec-xhci", "none"}))
                 throw err::configUnsupported("USB controller model " + q(m) + " is not supported by this driver");
@@ -315,8 +310,8 @@ void checkControllers(const Check& c)
         }
         std::string qdev = controllerDeviceName(ctl, c.q35);
         if (!qdev.empty() && !capsHasDevice(c.caps, qdev))
-            throw err::configUnsupported("controller " + q(ctl.type) + " model " + q(m.empty() ? qdev : m) +
-                                         " is not supported by this QEMU binary");
+            throw err::configUnsupported("controller " + q(ctl.type) + " model " + q(m.empty() ? qdev : m)
+                + " is not supported by this QEMU binary");
     }
 }
 
@@ -325,14 +320,13 @@ void checkNetsAndGraphics(const Check& c)
     const auto& dev = c.def.devices;
     for (const auto& n : dev.interfaces) {
         if (!oneOf(n.type, {"bridge", "network", "user", "ethernet"}))
-            throw err::configUnsupported("unsupported interface type " + q(n.type) +
-                                         " (only bridge, network, user and ethernet are)");
+            throw err::configUnsupported(
+                "unsupported interface type " + q(n.type) + " (only bridge, network, user and ethernet are)");
         if (n.type == "bridge" && n.sourceBridge.empty())
             throw err::xml("No <source> 'bridge' attribute specified with <interface type='bridge'/>");
         if (n.type == "network" && n.sourceNetwork.empty())
             throw err::xml("No <source> 'network' attribute specified with <interface type='network'/>");
-        if (!oneOf(n.model, {"", "virtio", "e1000", "e1000e", "rtl8139"}) ||
-            !capsHasDevice(c.caps, netDeviceName(n)))
+        if (!oneOf(n.model, {"", "virtio", "e1000", "e1000e", "rtl8139"}) || !capsHasDevice(c.caps, netDeviceName(n)))
             throw err::configUnsupported("unsupported interface model " + q(n.model));
     }
     unsigned vnc = 0;
@@ -408,14 +402,14 @@ void checkChardevs(const Check& c)
         if (!oneOf(s.targetType, {"", "isa-serial"}))
             throw err::configUnsupported("unsupported serial target type " + q(s.targetType));
         if (s.targetPort.value_or(0) > 3)
-            throw err::configUnsupported("ISA serial port " + std::to_string(*s.targetPort) +
-                                         " is out of range (0 to 3)");
+            throw err::configUnsupported(
+                "ISA serial port " + std::to_string(*s.targetPort) + " is out of range (0 to 3)");
     }
     for (const auto& p : dev.parallels) {
         checkChardevSource(p);
         if (p.targetPort.value_or(0) > 2)
-            throw err::configUnsupported("ISA parallel port " + std::to_string(*p.targetPort) +
-                                         " is out of range (0 to 2)");
+            throw err::configUnsupported(
+                "ISA parallel port " + std::to_string(*p.targetPort) + " is out of range (0 to 2)");
     }
     for (const auto& con : dev.consoles) {
         if (!oneOf(con.targetType, {"", "serial", "virtio"}))
@@ -445,9 +439,9 @@ void checkHostdevs(const Check& c)
             throw err::configUnsupported("hostdev mode 'capabilities' is not supported in " + c.def.type);
         if (h.type != "pci" && h.type != "usb")
             throw err::configUnsupported("hostdev type " + q(h.type) + " is not supported by this driver");
-        if (h.type == "pci" &&
-            !(number(h.pciDomain.empty() ? "0" : h.pciDomain, 0xffff) && number(h.pciBus, 0xff) &&
-              number(h.pciSlot, 0x1f) && number(h.pciFunction.empty() ? "0" : h.pciFunction, 7)))
+        if (h.type == "pci"
+            && !(number(h.pciDomain.empty() ? "0" : h.pciDomain, 0xffff) && number(h.pciBus, 0xff)
+                && number(h.pciSlot, 0x1f) && number(h.pciFunction.empty() ? "0" : h.pciFunction, 7)))
             throw err::xml("PCI host device source address is missing or invalid");
         if (h.type == "usb") {
             bool byId = !h.usbVendor.empty() || !h.usbProduct.empty();
@@ -466,8 +460,8 @@ void checkOthers(const Check& c)
 {
     const auto& dev = c.def.devices;
     if (dev.memballoon && !oneOf(dev.memballoon->model, {"virtio", "none"}))
-        throw err::configUnsupported("Memory balloon device type " + q(dev.memballoon->model) +
-                                     " is not supported by this version of qemu");
+        throw err::configUnsupported(
+            "Memory balloon device type " + q(dev.memballoon->model) + " is not supported by this version of qemu");
     for (const auto& r : dev.rngs) {
         if (r.model != "virtio")
             throw err::configUnsupported("domain configuration does not support rng model " + q(r.model));
@@ -520,7 +514,7 @@ void checkBootAndAddresses(const Check& c)
     const auto& dev = c.def.devices;
     std::set<unsigned> orders;
     std::set<std::string> aliases;
-    std::set<unsigned> buses{0};
+    std::set<unsigned> buses {0};
     for (const auto& ctl : dev.controllers)
         if (ctl.type == "pci")
             buses.insert(ctl.index.value_or(0));
@@ -555,21 +549,19 @@ void checkBootAndAddresses(const Check& c)
             throw err::xml(buf);
         }
         if (!buses.count(a->bus))
-            throw err::xml("Invalid PCI address " + pciString(*a) + ". Only PCI buses up to " +
-                           std::to_string(*buses.rbegin()) + " are available");
-        if (!pci.emplace(std::tuple{a->bus, a->slot, a->function}, true).second)
+            throw err::xml("Invalid PCI address " + pciString(*a) + ". Only PCI buses up to "
+                + std::to_string(*buses.rbegin()) + " are available");
+        if (!pci.emplace(std::tuple {a->bus, a->slot, a->function}, true).second)
             throw err::xml("Attempted double use of PCI Address " + pciString(*a));
     });
 
-    bool usbDevices = std::any_of(dev.inputs.begin(), dev.inputs.end(),
-                                  [](const xml::InputDef& i) { return inputBus(i) == "usb"; }) ||
-                      std::any_of(dev.disks.begin(), dev.disks.end(),
-                                  [](const xml::DiskDef& d) { return diskBus(d) == "usb"; }) ||
-                      std::any_of(dev.hostdevs.begin(), dev.hostdevs.end(),
-                                  [](const xml::HostdevDef& h) { return h.type == "usb"; });
-    bool usbOff = std::any_of(dev.controllers.begin(), dev.controllers.end(), [](const xml::ControllerDef& ctl) {
-        return ctl.type == "usb" && ctl.model == "none";
-    });
+    bool usbDevices
+        = std::any_of(dev.inputs.begin(), dev.inputs.end(), [](const xml::InputDef& i) { return inputBus(i) == "usb"; })
+        || std::any_of(dev.disks.begin(), dev.disks.end(), [](const xml::DiskDef& d) { return diskBus(d) == "usb"; })
+        || std::any_of(
+            dev.hostdevs.begin(), dev.hostdevs.end(), [](const xml::HostdevDef& h) { return h.type == "usb"; });
+    bool usbOff = std::any_of(dev.controllers.begin(), dev.controllers.end(),
+        [](const xml::ControllerDef& ctl) { return ctl.type == "usb" && ctl.model == "none"; });
     if (usbDevices && usbOff)
         throw err::configUnsupported("USB is disabled for this domain, but USB devices are present in the domain XML");
 }
@@ -578,7 +570,7 @@ void checkBootAndAddresses(const Check& c)
 
 void validateDefinition(const xml::DomainDef& def, const EmulatorCaps* caps)
 {
-    Check c{def, caps, emulatorPath(def, caps)};
+    Check c {def, caps, emulatorPath(def, caps)};
     checkPlatform(c);
     checkCpuClockOs(c);
     checkControllers(c);

@@ -317,3 +317,110 @@ class TestPersistence(HostStorageCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LoopDevice:
+    """A loop device over a sparse file, with partition scanning."""
+
+    def __init__(self, size):
+        self.tmp = tempfile.TemporaryDirectory(prefix="virtbus-loop-")
+        self.file = os.path.join(self.tmp.name, "disk.img")
+        with open(self.file, "wb") as f:
+            f.truncate(size)
+        self.dev = subprocess.run(["losetup", "--find", "--show", "--partscan", self.file], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+
+    def close(self):
+        subprocess.run(["losetup", "-d", self.dev], capture_output=True)
+        self.tmp.cleanup()
+
+
+@unittest.skipUnless(os.geteuid() == 0 and os.path.exists("/dev/loop-control"), "needs root and loop devices")
+class TestBlockPools(HostStorageCase):
+    """fs, disk and logical pools on real loop devices (root only)."""
+
+    def loop(self, size=64 * MiB):
+        dev = LoopDevice(size)
+        self.addCleanup(dev.close)
+        return dev.dev
+
+    def define(self, xml):
+        path = str(self.qconnect("StoragePoolDefineXML", "su", xml, 0))
+        self.addCleanup(self._drop_pool, path)
+        return path
+
+    def test_fs_pool_mkfs_mount_unmount(self):
+        dev = self.loop()
+        target = os.path.join(self.scratch_dir(), "mnt")
+        self.addCleanup(lambda: subprocess.run(["umount", target], capture_output=True))
+        path = self.define(f"<pool type='fs'><name>fsp</name><source><device path='{dev}'/>"
+                           f"<format type='ext4'/></source><target><path>{target}</path></target></pool>")
+        self.pool(path, "Build", "u", 4)  # NO_OVERWRITE: the device is empty, so mkfs
+        blkid = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", dev], capture_output=True, text=True)
+        self.assertEqual(blkid.stdout.strip(), "ext4")
+        with self.assertLibvirtError("already formatted"):
+            self.pool(path, "Build", "u", 4)
+        self.pool(path, "Create", "u", 0)
+        self.assertTrue(os.path.ismount(target))
+        self.assertIn("lost+found", self.vol_names(path))
+        vol = self.create_vol(path, vol_xml("on-fs.qcow2", 16 * MiB, "qcow2"))
+        self.assertEqual(qemu_img_info(os.path.join(target, "on-fs.qcow2"))["format"], "qcow2")
+        cap = int(self.pool(path, "GetInfo")[1])
+        self.assertLess(cap, 64 * MiB)
+        self.assertGreater(cap, 32 * MiB)
+        self.vol(vol, "Delete", "u", 0)
+        self.pool(path, "Destroy")
+        self.assertFalse(os.path.ismount(target))
+        self.pool(path, "Delete", "u", 0)
+        self.assertFalse(os.path.exists(target))
+
+    def test_disk_pool_partitions(self):
+        dev = self.loop()
+        path = self.define(f"<pool type='disk'><name>dsk</name><source><device path='{dev}'/>"
+                           "<format type='gpt'/></source><target><path>/dev</path></target></pool>")
+        self.pool(path, "Build", "u", 0)
+        table = subprocess.run(["sfdisk", "--json", dev], capture_output=True, text=True, check=True).stdout
+        self.assertIn('"label": "gpt"', table)
+        self.pool(path, "Create", "u", 0)
+        self.assertEqual(self.vol_names(path), [])
+        vol = self.create_vol(path, vol_xml("ignored", 8 * MiB, "none"))
+        name = os.path.basename(dev) + "p1"
+        self.assertEqual(self.vol_names(path), [name])
+        self.assertEqual(str(self.call(vol, h.PROPS_IFACE, "Get", "ss", VOL_IFACE, "Path")), f"/dev/{name}")
+        vtype, cap, _ = self.vol(vol, "GetInfo", "u", 0)
+        self.assertEqual((int(vtype), int(cap)), (1, 8 * MiB))
+        self.vol(vol, "Delete", "u", 0)
+        self.assertEqual(self.vol_names(path), [])
+        self.pool(path, "Destroy")
+        with self.assertLibvirtError("Storage pool already built"):
+            self.pool(path, "Build", "u", 0)
+
+    def test_logical_pool_metadata(self):
+        if not os.path.exists("/usr/sbin/vgcreate"):
+            self.skipTest("lvm2 is not installed")
+        dev = self.loop()
+        vg = "vbt" + h.new_uuid()[:8]
+        self.addCleanup(lambda: (subprocess.run(["vgremove", "-f", vg], capture_output=True),
+                                 subprocess.run(["pvremove", "-y", dev], capture_output=True)))
+        path = self.define(f"<pool type='logical'><name>{vg}</name><source><device path='{dev}'/>"
+                           f"<name>{vg}</name><format type='lvm2'/></source>"
+                           f"<target><path>/dev/{vg}</path></target></pool>")
+        self.pool(path, "Build", "u", 0)  # pvcreate + vgcreate
+        vgs = subprocess.run(["vgs", "--noheadings", "-o", "vg_name", vg], capture_output=True, text=True)
+        self.assertEqual(vgs.stdout.strip(), vg)
+        sources = ET.fromstring(str(self.qconnect("FindStoragePoolSources", "ssu", "logical", "", 0)))
+        names = [s.findtext("name") for s in sources.findall("source")]
+        self.assertIn(vg, names)
+        # Activating a volume group needs device-mapper, which some kernels
+        # (this project's test machines) lack: either it starts and lists no
+        # volumes, or it fails with LVM's own explanation.
+        try:
+            self.pool(path, "Create", "u", 0)
+        except dbus.exceptions.DBusException as e:
+            self.assertIn("vgchange", str(e))
+        else:
+            self.assertEqual(self.vol_names(path), [])
+            self.pool(path, "Destroy")
+        self.pool(path, "Delete", "u", 0)  # vgremove + pvremove
+        vgs = subprocess.run(["vgs", "--noheadings", "-o", "vg_name", vg], capture_output=True, text=True)
+        self.assertNotEqual(vgs.returncode, 0)
