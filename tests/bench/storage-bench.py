@@ -269,7 +269,8 @@ def run(args):
 
 
 def report(args, rows, alloc, clone, refresh):
-    fsname = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", args.dir], capture_output=True, text=True).stdout.strip()
+    fsname = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", args.dir], capture_output=True,
+                            text=True).stdout.strip()
     cache = "dropped before each timed copy" if os.geteuid() == 0 else "NOT dropped (not root)"
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
