@@ -37,6 +37,7 @@ Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatc
     nwfilter_(*this)
 {
     EventSink* sink = this;
+    dispatcher_ = dispatcher;
     if (dispatcher) {
         threadSink_ = std::make_unique<BusThreadSink>(*dispatcher, *this);
         sink = threadSink_.get();
@@ -377,6 +378,20 @@ void Connection::publishObjectKinds()
                 return out;
             });
         }});
+}
+
+void Connection::volumeProgress(const std::string& key, const std::string& operation, uint64_t done, uint64_t total)
+{
+    auto emit = [this, key, operation, done, total] {
+        std::string p = volPath(key);
+        int r = glue::emitStorageVolTransferProgress(bus_, p.c_str(), operation, done, total);
+        if (r < 0)
+            logDebug("cannot emit Progress for %s: %s", p.c_str(), strerror(-r));
+    };
+    if (dispatcher_)
+        dispatcher_->toBus(std::move(emit));
+    else
+        emit();
 }
 
 std::pair<std::string, const char*> Connection::locate(const ObjectId& id) const

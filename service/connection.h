@@ -33,6 +33,9 @@ public:
 
     // Registers every vtable, enumerator and filter. Call before the bus
     // name is requested, so clients never see a half-built tree.
+    // org.virtbus.StorageVolTransfer.Progress of the volume `key`; from any
+    // thread (the signal leaves from the bus thread).
+    void volumeProgress(const std::string& key, const std::string& operation, uint64_t done, uint64_t total);
     void publish();
 
     // Every call from now on is checked through polkit (the system bus).
@@ -87,6 +90,7 @@ private:
     NodeDeviceAdaptor nodedev_;
     SecretAdaptor secret_;
     NWFilterAdaptor nwfilter_;
+    bus::Dispatcher* dispatcher_ = nullptr;
     std::unique_ptr<BusThreadSink> threadSink_;
     std::unique_ptr<ConnectionAuthorizer> authorizer_;
     std::vector<std::unique_ptr<ObjectKind>> kinds_;

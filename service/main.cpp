@@ -15,14 +15,14 @@
 #include "activity.h"
 #include "config.h"
 #include "connection.h"
+#include "interface/iface_driver.h"
 #include "log.h"
 #include "nodedev/nodedev_driver.h"
 #include "notify.h"
 #include "polkit.h"
-#include "interface/iface_driver.h"
 #include "qemu/qemu_driver.h"
-#include "storage/storage_driver.h"
 #include "secret/secret_store.h"
+#include "storage/storage_driver.h"
 #include "test/test_driver.h"
 #include "workers.h"
 
@@ -87,7 +87,7 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
         ifaceConfig = dir;
     std::string ifaceState = cfg.stateDir.substr(0, cfg.stateDir.find_last_of('/')) + "/interfaces";
     StorageConfig storageCfg = StorageConfig::beside(cfg.configDir.substr(0, cfg.configDir.find_last_of('/')),
-                                                     cfg.stateDir.substr(0, cfg.stateDir.find_last_of('/')));
+        cfg.stateDir.substr(0, cfg.stateDir.find_last_of('/')));
     auto driver = std::make_unique<QemuDriver>(std::move(cfg));
     auto store = std::make_unique<SecretStore>(secrets);
     for (const auto& w : store->loadWarnings())
@@ -170,8 +170,13 @@ int run(BusKind kind, bool withQemu, long idleTimeout)
                     });
             }
             connections.push_back(std::make_unique<Connection>(bus, std::make_unique<TestDriver>()));
-            if (withQemu)
+            if (withQemu) {
                 connections.push_back(std::make_unique<Connection>(bus, makeQemuDriver(system), dispatcher));
+                Connection* qemu = connections.back().get();
+                if (auto* st = dynamic_cast<HostStorageDriver*>(&qemu->driver().storage()))
+                    st->setProgress([qemu](const std::string& key, const std::string& op, uint64_t done,
+                                        uint64_t total) { qemu->volumeProgress(key, op, done, total); });
+            }
             for (auto& c : connections) {
                 if (polkit)
                     c->enableAuthorization(*polkit);

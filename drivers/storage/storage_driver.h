@@ -47,6 +47,11 @@ public:
     // Whether a running guest uses the file or device at `path`; asked
     // before a volume is deleted, wiped or shrunk. Set before start().
     void setInUseCheck(std::function<bool(const std::string& path)> check) { inUse_ = std::move(check); }
+    // Progress of long volume jobs (wipe, upload, download, clone): called
+    // on the job's thread, at most every 250 ms per job and at its end.
+    using ProgressFn
+        = std::function<void(const std::string& key, const std::string& operation, uint64_t done, uint64_t total)>;
+    void setProgress(ProgressFn fn) { progress_ = std::move(fn); }
     void start() override;
 
     // ---- pools (storage_driver.cpp, storage_pool_ops.cpp) ----
@@ -124,6 +129,7 @@ private:
 
     StorageConfig cfg_;
     std::function<bool(const std::string&)> inUse_;
+    ProgressFn progress_;
     std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<Pool>> byUuid_;
     std::map<std::string, Pool*> byName_; // sorted: listings come out by name

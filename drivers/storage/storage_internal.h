@@ -4,6 +4,8 @@
 #include "storage/storage_backend.h"
 #include "storage/storage_driver.h"
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -79,7 +81,31 @@ void requireActive(const HostStorageDriver::Pool& p);
 void requireNoJobs(const HostStorageDriver::Pool& p);
 // libvirt's wiping algorithms (virStorageVolWipeAlgorithm), on the file or
 // device at `path`, over its first `length` bytes (storage_wipe.cpp).
-void wipeVolume(const std::string& path, uint32_t algorithm, uint64_t length);
+// `progress` (may be empty) gets (bytes done, bytes in all passes).
+using ByteProgress = std::function<void(uint64_t done, uint64_t total)>;
+void wipeVolume(const std::string& path, uint32_t algorithm, uint64_t length, const ByteProgress& progress = {});
+// Rate-limits a job's progress reports: every 250 ms, and the last one.
+class ProgressThrottle {
+public:
+    ProgressThrottle(const HostStorageDriver::ProgressFn& fn, std::string key, std::string op) :
+        fn_(fn), key_(std::move(key)), op_(std::move(op))
+    { }
+    void operator()(uint64_t done, uint64_t total)
+    {
+        if (!fn_)
+            return;
+        auto now = std::chrono::steady_clock::now();
+        if (done < total && now - last_ < std::chrono::milliseconds(250))
+            return;
+        last_ = now;
+        fn_(key_, op_, done, total);
+    }
+
+private:
+    const HostStorageDriver::ProgressFn& fn_;
+    std::string key_, op_;
+    std::chrono::steady_clock::time_point last_ {};
+};
 inline constexpr uint32_t kWipeAlgLast = 10;
 
 } // namespace storage

@@ -123,6 +123,7 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
     bool outFile = vol.type != "block";
     std::string what = "volume '" + vol.targetPath + "'";
     std::vector<unsigned char> buf(kChunk);
+    ProgressThrottle report(progress_, key, "upload");
     auto punch = [&](uint64_t at, uint64_t n) {
         if (n && ::fallocate(out.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(at), off_t(n)) != 0) {
             std::memset(buf.data(), 0, buf.size()); // no holes here: write the zeros
@@ -142,6 +143,7 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
                     throw systemError(ErrDomain::Storage, "cannot read the upload fd", r < 0 ? errno : EIO);
                 writeAllAt(out.fd, buf.data(), size_t(r), offset + (o - base), what);
                 o += uint64_t(r);
+                report(o - base, want);
             }
             cursor = offset + (e - base);
         }
@@ -160,6 +162,7 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
             else
                 writeAllAt(out.fd, buf.data(), size_t(r), pos, what);
             pos += uint64_t(r);
+            report(pos - offset, std::max(end, pos) - offset);
         }
         // From a pipe, more data than the volume holds is an error, after
         // the fact: what fitted was written.
@@ -177,6 +180,7 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
     }
     if (::fsync(out.fd) != 0 && errno != EINVAL)
         throw systemError(ErrDomain::Storage, "cannot sync " + what, errno);
+    report(pos - offset, pos - offset);
     job->backend.refreshVol(job->pool, job->vol);
     std::lock_guard lock(mu_);
     job->record().def = job->vol;
@@ -206,6 +210,7 @@ void HostStorageDriver::volDownload(const std::string& key, int out, uint64_t of
     uint64_t outBase = outFile ? uint64_t(std::max<off_t>(::lseek(out, 0, SEEK_CUR), 0)) : 0;
     std::vector<unsigned char> buf(kChunk);
     std::string what = "the download fd";
+    ProgressThrottle report(progress_, key, "download");
     auto copy = [&](uint64_t from, uint64_t to) {
         for (uint64_t o = from; o < to;) {
             ssize_t r = readSome(in.fd, buf.data(), size_t(std::min<uint64_t>(kChunk, to - o)), o);
@@ -214,6 +219,7 @@ void HostStorageDriver::volDownload(const std::string& key, int out, uint64_t of
                     ErrDomain::Storage, "cannot read volume '" + vol.targetPath + "'", r < 0 ? errno : EIO);
             writeAllAt(out, buf.data(), size_t(r), outFile ? outBase + (o - offset) : UINT64_MAX, what);
             o += uint64_t(r);
+            report(o - offset, end - offset);
         }
     };
     if ((flags & kSparse) && outFile && vol.type != "block") {
@@ -227,6 +233,7 @@ void HostStorageDriver::volDownload(const std::string& key, int out, uint64_t of
     }
     if (outFile)
         ::lseek(out, off_t(outBase + (end - offset)), SEEK_SET);
+    report(end - offset, end - offset);
 }
 
 } // namespace virtbus

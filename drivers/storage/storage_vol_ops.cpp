@@ -149,10 +149,17 @@ VolRef HostStorageDriver::volCreateXMLFrom(
         --p->jobs;
     };
     try {
+        // A clone runs in qemu-img: its start and end are what is known,
+        // reported on the source (the new volume is no object yet).
+        ProgressThrottle report(progress_, srcKey, "clone");
+        if (clone)
+            report(0, source->vol.physical);
         if (clone)
             p->backend->createVolFrom(pdef, vol, source->vol, flags);
         else
             p->backend->createVol(pdef, vol, flags);
+        if (clone)
+            report(source->vol.physical, source->vol.physical);
         p->backend->refreshVol(pdef, vol);
     } catch (...) {
         release();
@@ -303,7 +310,8 @@ void HostStorageDriver::volWipe(const std::string& key, uint32_t pattern, uint32
     if (job->vol.type == "dir")
         throw storageErr(ErrCode::OperationUnsupported, "cannot wipe a directory volume");
     job->backend.refreshVol(job->pool, job->vol);
-    wipeVolume(job->vol.targetPath, pattern, job->vol.physical);
+    ProgressThrottle report(progress_, key, "wipe");
+    wipeVolume(job->vol.targetPath, pattern, job->vol.physical, std::ref(report));
     job->backend.refreshVol(job->pool, job->vol);
     std::lock_guard lock(mu_);
     job->record().def = job->vol;

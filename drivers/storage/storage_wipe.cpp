@@ -93,7 +93,8 @@ void patterned(std::vector<unsigned char>& buf, const std::vector<unsigned char>
         buf[i] = pat[i % pat.size()];
 }
 
-void runPass(int fd, const std::string& path, const Pass& pass, uint64_t length, Prng& prng)
+void runPass(int fd, const std::string& path, const Pass& pass, uint64_t length, Prng& prng,
+    const std::function<void(uint64_t)>& advanced)
 {
     std::vector<unsigned char> buf(kChunk), got;
     if (pass.kind != Pass::Rand)
@@ -120,6 +121,7 @@ void runPass(int fd, const std::string& path, const Pass& pass, uint64_t length,
             throw systemError(ErrDomain::Storage, "failed to wipe volume '" + path + "'", r < 0 ? errno : EIO);
         }
         off += uint64_t(r);
+        advanced(off);
     }
     if (pass.kind != Pass::Verify && ::fdatasync(fd) != 0 && errno != EINVAL)
         throw systemError(ErrDomain::Storage, "cannot sync data to volume '" + path + "'", errno);
@@ -145,7 +147,7 @@ void trim(int fd, const std::string& path, uint64_t length, bool block)
 
 } // namespace
 
-void wipeVolume(const std::string& path, uint32_t algorithm, uint64_t length)
+void wipeVolume(const std::string& path, uint32_t algorithm, uint64_t length, const ByteProgress& progress)
 {
     int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -157,8 +159,13 @@ void wipeVolume(const std::string& path, uint32_t algorithm, uint64_t length)
             trim(fd, path, length, S_ISBLK(st.st_mode));
         } else {
             Prng prng;
-            for (const Pass& p : passesFor(algorithm))
-                runPass(fd, path, p, length, prng);
+            auto passes = passesFor(algorithm);
+            uint64_t total = length * passes.size();
+            for (size_t i = 0; i < passes.size(); ++i)
+                runPass(fd, path, passes[i], length, prng, [&](uint64_t off) {
+                    if (progress)
+                        progress(i * length + off, total);
+                });
         }
     } catch (...) {
         ::close(fd);

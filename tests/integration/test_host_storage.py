@@ -85,6 +85,12 @@ class HostStorageCase(h.DaemonTestCase):
     def vol_xml_of(self, path):
         return ET.fromstring(str(self.vol(path, "GetXMLDesc", "u", 0)))
 
+    def progress(self, vol, operation):
+        """(done, total) of the Progress signals of `vol` for `operation`."""
+        self.collector.drain()
+        return [(int(s[1]), int(s[2])) for s in self.collector.of("Progress", path=vol, interface=XFER_IFACE)
+                if str(s[0]) == operation]
+
     def assertLibvirtError(self, fragment):
         return self.assertRaisesRegex(dbus.exceptions.DBusException, fragment)
 
@@ -200,8 +206,12 @@ class TestDirPool(HostStorageCase):
         # Wipes: zero, then DoD (random, 0x00, 0xff, verify) ends in 0xff.
         self.vol(src, "Wipe", "uu", 0, 0)
         self.assertEqual(Path(target, "src.img").read_bytes(), bytes(6 * MiB))
+        self.collector.clear()
         self.vol(src, "Wipe", "uu", 2, 0)
         self.assertEqual(Path(target, "src.img").read_bytes(), b"\xff" * (6 * MiB))
+        # Progress counts every pass: random, 0x00, 0xff and the verify.
+        self.collector.wait(lambda _: self.progress(src, "wipe"))
+        self.assertEqual(self.progress(src, "wipe")[-1], (24 * MiB, 24 * MiB))
         self.vol(src, "Wipe", "uu", 3, 0)  # BSI: the last of its 9 passes is 0x7f
         self.assertEqual(Path(target, "src.img").read_bytes(), b"\x7f" * (6 * MiB))
         with self.assertLibvirtError("wiping algorithm 42 not supported"):
@@ -224,8 +234,11 @@ class TestDirPool(HostStorageCase):
             f.write(data)
             f.seek(99 * MiB)
             f.write(data)
+        self.collector.clear()
         with open(src, "rb") as f:
             self.call(vol, XFER_IFACE, "Upload", "httu", f.fileno(), 0, 0, 1, timeout=120)
+        self.collector.wait(lambda _: self.progress(vol, "upload"))
+        self.assertEqual(self.progress(vol, "upload")[-1], (100 * MiB, 100 * MiB))
         dest = os.path.join(target, "data.img")
         self.assertEqual(subprocess.run(["cmp", src, dest]).returncode, 0)
         self.assertLess(os.stat(dest).st_blocks * 512, 4 * MiB)  # holes kept
