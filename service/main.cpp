@@ -20,6 +20,7 @@
 #include "nodedev/nodedev_driver.h"
 #include "notify.h"
 #include "polkit.h"
+#include "network/network_driver.h"
 #include "qemu/qemu_driver.h"
 #include "secret/secret_store.h"
 #include "storage/storage_driver.h"
@@ -79,6 +80,7 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
 {
     using namespace virtbus;
     QemuConfig cfg = QemuConfig::fromEnvironment(system);
+    NetworkConfig ncfg = NetworkConfig::fromEnvironment(cfg.configDir, cfg.stateDir);
     std::string secrets = cfg.configDir.substr(0, cfg.configDir.find_last_of('/')) + "/secrets";
     if (const char* dir = getenv("VIRTBUS_SECRET_DIR"); dir && *dir)
         secrets = dir;
@@ -101,6 +103,17 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
     auto storage = std::make_unique<HostStorageDriver>(std::move(storageCfg));
     storage->setInUseCheck([qemu = driver.get()](const std::string& path) { return qemu->pathInUse(path); });
     driver->attach(std::unique_ptr<StorageDriver>(std::move(storage)));
+    // Networks need root (bridges, nftables, dnsmasq): a session daemon of
+    // an unprivileged user keeps the not-supported base, as libvirt's
+    // session connection cannot start networks either.
+    if (system || geteuid() == 0) {
+        if (ncfg.installedDefaults.empty())
+            ncfg.installedDefaults = VIRTBUS_NETWORK_DEFAULTS_DIR;
+        auto networks = std::make_unique<BridgeNetworkDriver>(std::move(ncfg));
+        for (const auto& w : networks->loadWarnings())
+            logWarning("networks: %s", w.c_str());
+        driver->attach(std::unique_ptr<NetworkDriver>(std::move(networks)));
+    }
     return driver;
 }
 

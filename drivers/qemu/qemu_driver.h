@@ -108,6 +108,8 @@ public:
     void domainSetAutostart(const std::string& uuid, bool autostart) override;
     std::string domainGetXMLDesc(const std::string& uuid, uint32_t flags) override;
     std::tuple<int32_t, int32_t> domainGetState(const std::string& uuid, uint32_t flags) override;
+    std::vector<IfaceAddrs> domainInterfaceAddresses(const std::string& uuid, uint32_t source,
+                                                     uint32_t flags) override;
     std::tuple<uint32_t, uint32_t, uint64_t> domainGetControlInfo(const std::string& uuid, uint32_t flags) override;
     TypedParams domainGetStats(const std::string& uuid, uint32_t stats, uint32_t flags) override;
     std::vector<std::pair<DomainRef, TypedParams>> allDomainStats(uint32_t stats, uint32_t flags) override;
@@ -192,6 +194,7 @@ private:
     void releaseStaleHost();
     void reconnectAll();
     bool reconnect(const DomPtr& d);
+    std::string networkBridge(const std::string& network);
     void autostartAll();
     // Runs `fn` on the background thread (work the loop thread must not do).
     void background(std::function<void()> fn);

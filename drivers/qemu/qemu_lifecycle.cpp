@@ -157,13 +157,13 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
     const std::string pidFile = cfg_.stateDir + "/" + name + ".pid";
     for (size_t i = 0; i < live.devices.interfaces.size(); ++i) {
         auto& n = live.devices.interfaces[i];
-        if (n.type == "network")
-            throw makeError(ErrCode::NoNetwork, ErrDomain::Network,
-                            "no network with matching name '" + n.sourceNetwork + "'");
-        if (n.type != "bridge" && n.type != "ethernet")
+        if (n.type != "bridge" && n.type != "ethernet" && n.type != "network")
             continue;
+        std::string bridge = n.type == "bridge" ? n.sourceBridge : "";
+        if (n.type == "network")
+            bridge = networkBridge(n.sourceNetwork);
         std::string tap = n.targetDev;
-        int fd = qemu::createTap(tap, n.type == "bridge" ? n.sourceBridge : "", n.mac);
+        int fd = qemu::createTap(tap, bridge, n.mac);
         fds.push_back(fd);
         ctx.tapFds[i] = fd;
         n.targetDev = tap;
