@@ -222,10 +222,59 @@ while [ -n "$pwr" ] && [ $i -lt 500 ] &&
     i=$((i + 1))
 done
 echo @MARKER@
+# Networking only when the kernel command line asks, so other guests boot
+# as before: virtbus.net=dhcp runs udhcpc on eth0 (each address printed by
+# /etc/udhcpc.sh), virtbus.renew=N renews the lease every N s,
+# virtbus.probe=HOST:PORT sends an HTTP GET there every second and prints
+# the reply (or that it failed).
+net= renew= probe=
+for arg in $(cat /proc/cmdline); do
+    case $arg in
+    virtbus.net=dhcp) net=1 ;;
+    virtbus.renew=*) renew=${arg#virtbus.renew=} ;;
+    virtbus.probe=*) probe=${arg#virtbus.probe=} ;;
+    esac
+done
+if [ -n "$net" ]; then
+    ip link set lo up
+    udhcpc -f -i eth0 -s /etc/udhcpc.sh -t 20 -T 1 -A 1 >/dev/null 2>&1 &
+    dhcp_pid=$!
+    [ -n "$renew" ] && while :; do sleep "$renew"; kill -USR1 $dhcp_pid; done &
+    [ -n "$probe" ] && while :; do
+        # nc, not wget: busybox's wget crashes without glibc's NSS modules.
+        r=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 "${probe%:*}" "${probe#*:}" 2>/dev/null | tail -n 1)
+        if [ -n "$r" ]; then
+            echo "VIRTBUS-GUEST-PROBE $r"
+        else
+            echo "VIRTBUS-GUEST-PROBE-FAIL $probe"
+        fi
+        sleep 1
+    done &
+fi
 while :; do sleep 3600; done
 EOF
+cat >"$root/etc/udhcpc.sh" <<'EOF'
+#!/bin/sh
+# udhcpc's hook: configure eth0 and tell the serial console.
+case $1 in
+deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    gw=${router%% *}
+    [ -n "$gw" ] && ip route replace default via "$gw" dev "$interface"
+    echo "VIRTBUS-GUEST-IP $interface $ip" >/dev/console
+    [ -n "$gw" ] && (ping -c 1 -W 2 "$gw" >/dev/null 2>&1 && echo "VIRTBUS-GUEST-PING $gw ok" ||
+        echo "VIRTBUS-GUEST-PING $gw fail") >/dev/console &
+    ;;
+esac
+exit 0
+EOF
 sed -i -e "s|@MODULES@|${load_list[*]}|" -e "s|@MARKER@|$MARKER|" "$root/init"
-chmod 755 "$root/init"
+chmod 755 "$root/init" "$root/etc/udhcpc.sh"
 
 # busybox acpid maps the power button to PWRF/00000080 below its config dir.
 cat >"$root/etc/acpi/PWRF/00000080" <<'EOF'

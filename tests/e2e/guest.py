@@ -76,12 +76,13 @@ def ensure_guest(outdir=None):
 
 
 def domain_xml(name, uuid=None, serial_log=None, memory_mib=128, on_reboot="restart",
-               on_poweroff="destroy", extra_devices="", emulator=None, kernel=None):
+               on_poweroff="destroy", extra_devices="", emulator=None, kernel=None, cmdline_extra=""):
     """libvirt domain XML for one test guest.
 
     emulator: None means the host's qemu-system-x86_64 (what virt-install
     writes); pass a string to test a bad one. kernel: override the image
-    (the bzImage, a missing file).
+    (the bzImage, a missing file). cmdline_extra: more kernel arguments
+    (virtbus.net=dhcp and friends, see build-guest.sh).
     """
     paths = ensure_guest()
     if serial_log is None:
@@ -97,7 +98,7 @@ def domain_xml(name, uuid=None, serial_log=None, memory_mib=128, on_reboot="rest
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>{kernel or paths['kernel']}</kernel>
     <initrd>{paths['initrd']}</initrd>
-    <cmdline>{CMDLINE}</cmdline>
+    <cmdline>{(CMDLINE + " " + cmdline_extra).strip()}</cmdline>
   </os>
   <features>
     <acpi/>

@@ -330,7 +330,8 @@ class Daemon:
     START_TIMEOUT = 20.0  # first start probes QEMU's capabilities
     STOP_TIMEOUT = 5.0
 
-    def __init__(self, bus_address, env_dirs, log_path):
+    def __init__(self, bus_address, env_dirs, log_path, wrapper=None):
+        self.wrapper = list(wrapper or [])  # e.g. nsenter into a test's netns
         self.bus_address = bus_address
         self.env_dirs = env_dirs
         self.log_path = Path(log_path)
@@ -348,7 +349,7 @@ class Daemon:
             argv = ["unshare", "-m", "-n", "bash", "-c", _LIBVIRT_REFERENCE_SH, "reference",
                     str(self.log_path.parent / "libvirt")]
         else:
-            argv = [daemon_binary(), "--system"]
+            argv = self.wrapper + [daemon_binary(), "--system"]
         with open(self.log_path, "ab") as log:
             log.write(f"---- start {self.starts} ----\n".encode())
             log.flush()
@@ -464,7 +465,7 @@ signal.signal(signal.SIGTERM, _emergency_cleanup)
 class Environment:
     """Temp dir + private system bus + virtbusd, torn down without leftovers."""
 
-    def __init__(self, daemon_env=None):
+    def __init__(self, daemon_env=None, daemon_wrapper=None):
         glib_mainloop()
         self.tmp = tempfile.mkdtemp(prefix="virtbus-e2e-")
         self.root = Path(self.tmp)
@@ -487,7 +488,7 @@ class Environment:
             self.bus = dbus.bus.BusConnection(self.sysbus.address, mainloop=glib_mainloop())
             self.recorder = EventRecorder(self.bus)
             env = {**self.dirs, "VIRTBUS_QEMU_USER": "root", **(daemon_env or {})}
-            self.daemon = Daemon(self.sysbus.address, env, self.root / "virtbusd.log")
+            self.daemon = Daemon(self.sysbus.address, env, self.root / "virtbusd.log", daemon_wrapper)
             self.daemon.start(self.bus)
         except BaseException:
             self.close()
@@ -621,6 +622,7 @@ class E2ETestCase(unittest.TestCase):
     """One Environment per class; each test names its own guests."""
 
     daemon_env = {}  # extra environment of virtbusd
+    daemon_wrapper = []  # argv virtbusd runs under (nsenter --net=... for network tests)
 
     @classmethod
     def setUpClass(cls):
@@ -629,7 +631,7 @@ class E2ETestCase(unittest.TestCase):
             cls.guest_paths = guest.ensure_guest()
         except guest.GuestUnavailable as e:
             raise unittest.SkipTest(f"no test guest: {e}")
-        cls.env = Environment(cls.daemon_env)
+        cls.env = Environment(cls.daemon_env, cls.daemon_wrapper)
         cls._counter = 0
 
     @classmethod

@@ -14,6 +14,7 @@ repository root.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -163,8 +164,14 @@ class Daemon:
         # Probed capabilities are keyed by the binary: one cache serves all.
         env.setdefault("VIRTBUS_QEMU_CACHE_DIR", str(REPO_ROOT / "build" / "qemu-caps-cache"))
         env.update(extra_env or {})
+        argv = [virtbusd_binary(), "--session"]
+        if not wrapper and os.geteuid() == 0 and shutil.which("unshare"):
+            # As root the QEMU connection serves real networks (bridges,
+            # nftables): a network namespace of its own keeps them off the
+            # host. Its loopback is brought up for VNC and migration ports.
+            wrapper = ["unshare", "--net", "--", "/bin/sh", "-c", 'ip link set lo up 2>/dev/null; exec "$0" "$@"']
         # `wrapper` must exec the daemon (nsenter does), so SIGTERM reaches it.
-        self.proc = subprocess.Popen([*wrapper, virtbusd_binary(), "--session"], env=env,
+        self.proc = subprocess.Popen([*wrapper, *argv], env=env,
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
