@@ -29,7 +29,7 @@ from pathlib import Path
 import dbus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import E2ETestCase, LIBVIRT_ERROR, errname, errmsg, wait_gone  # noqa: E402
+from harness import CONN_PATH, CONNECT_IFACE, E2ETestCase, LIBVIRT_ERROR, errname, errmsg, pump, wait_gone  # noqa: E402
 
 NET_IFACE = "org.libvirt.Network"
 PROPS_IFACE = "org.freedesktop.DBus.Properties"
@@ -304,6 +304,48 @@ class NetworkE2E(E2ETestCase):
         self.assertNotIn("VIRTBUS-GUEST-PROBE seen", Path(log).read_text(errors="replace"))
         self.env.dom(dom, "Destroy", "u", 0)
         self.env.call(net, NET_IFACE, "Destroy", "")
+
+    def test_lifecycle_files_events_and_autostart(self):
+        events = []
+        rx = self.env.bus.add_signal_receiver(lambda path, ev: events.append((str(path), int(ev))), "NetworkEvent",
+                                              CONNECT_IFACE, path=CONN_PATH)
+        self.addCleanup(rx.remove)
+
+        def wait_events(want, timeout=10.0):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and len(events) < len(want):
+                pump(0.02)
+            self.assertEqual(events, want)
+            events.clear()
+
+        net = self.define_net(self.net_xml("auto1", "vbauto0", "10.86.0", mode=None, dhcp=False), start=False)
+        wait_events([(net, 0)])  # DEFINED
+        cfg = self.env.root / "network" / "auto1.xml"
+        self.assertIn("<bridge name='vbauto0'", cfg.read_text())
+        self.assertRegex(cfg.read_text(), r"<mac address='52:54:00:")
+        self.env.call(net, PROPS_IFACE, "Set", "ssv", NET_IFACE, "Autostart", dbus.Boolean(True))
+        self.assertTrue((self.env.root / "network" / "autostart" / "auto1.xml").exists())
+        self.assertNotIn("vbauto0", self.links())
+        self.assertEqual(self.env.restart_daemon(), [])
+        self.assertTrue(bool(self.net_prop(net, "Active")))  # autostarted
+        wait_events([(net, 2)])  # STARTED, from the new daemon
+        self.assertIn("vbauto0", self.links())
+        self.assertEqual(len(self.nft_tables()), 1)
+        # Undefine while running: still up, now transient; Destroy ends it.
+        self.env.call(net, NET_IFACE, "Undefine", "")
+        wait_events([(net, 1)])  # UNDEFINED
+        self.assertFalse(cfg.exists())
+        self.assertTrue(bool(self.net_prop(net, "Active")))
+        self.assertFalse(bool(self.net_prop(net, "Persistent")))
+        msg = self.error_of(lambda: self.env.call(net, PROPS_IFACE, "Set", "ssv", NET_IFACE, "Autostart",
+                                                  dbus.Boolean(True)))
+        self.assertIn("cannot set autostart for transient network", msg)
+        self.env.call(net, NET_IFACE, "Destroy", "")
+        wait_events([(net, 3)])  # STOPPED
+        self.assertNotIn("vbauto0", self.links())
+        self.assertEqual(self.nft_tables(), set())
+        self.assertEqual([str(p) for p in self.env.connect("ListNetworks", "u", 0)], [])
+        self.assertFalse((self.env.root / "network" / "auto1.status").exists())
 
     def test_bad_input_creates_nothing(self):
         before_links, before_tables = self.links(), self.nft_tables()
