@@ -145,6 +145,20 @@ class PrivateBus:
         self.tmpdir.cleanup()
 
 
+_netns_ok = None
+
+
+def _private_netns_works():
+    """Root with a working `unshare --net` (not in a container without
+    CAP_SYS_ADMIN); checked once."""
+    global _netns_ok
+    if _netns_ok is None:
+        _netns_ok = (os.geteuid() == 0 and shutil.which("unshare") is not None and
+                     subprocess.run(["unshare", "--net", "true"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL).returncode == 0)
+    return _netns_ok
+
+
 class Daemon:
     """virtbusd --session on a PrivateBus."""
 
@@ -165,7 +179,7 @@ class Daemon:
         env.setdefault("VIRTBUS_QEMU_CACHE_DIR", str(REPO_ROOT / "build" / "qemu-caps-cache"))
         env.update(extra_env or {})
         argv = [virtbusd_binary(), "--session"]
-        if not wrapper and os.geteuid() == 0 and shutil.which("unshare"):
+        if not wrapper and _private_netns_works():
             # As root the QEMU connection serves real networks (bridges,
             # nftables): a network namespace of its own keeps them off the
             # host. Its loopback is brought up for VNC and migration ports.
