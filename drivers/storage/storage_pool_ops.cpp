@@ -6,6 +6,7 @@
 
 #include "fileutil.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,6 +62,10 @@ void HostStorageDriver::refreshPool(const std::shared_ptr<Pool>& p)
         applyRefresh(*p, std::move(found), space, added, removed);
     }
     deliver(added, removed, {});
+    // A refresh of a big pool frees as much as it allocates, in the arena
+    // of whichever worker ran it: hand it back rather than keep it per
+    // thread (10,000 volumes: ~18 MB kept per refresh otherwise).
+    ::malloc_trim(0);
 }
 
 void HostStorageDriver::startPool(const std::shared_ptr<Pool>& p, uint32_t buildFlags, bool build, bool announce)
