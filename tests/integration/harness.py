@@ -148,15 +148,20 @@ class PrivateBus:
 _netns_ok = None
 
 
-def _private_netns_works():
-    """Root with a working `unshare --net` (not in a container without
-    CAP_SYS_ADMIN); checked once."""
+def private_netns_wrapper():
+    """A daemon_wrapper that runs virtbusd in a network namespace of its own
+    (loopback up, for VNC and migration ports), for tests whose calls make
+    real networks as root (bridges, nftables, dnsmasq): they stay off the
+    host. Empty when not root or `unshare --net` does not work (a container
+    without CAP_SYS_ADMIN); checked once."""
     global _netns_ok
     if _netns_ok is None:
         _netns_ok = (os.geteuid() == 0 and shutil.which("unshare") is not None and
                      subprocess.run(["unshare", "--net", "true"], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL).returncode == 0)
-    return _netns_ok
+    if not _netns_ok:
+        return ()
+    return ("unshare", "--net", "--", "/bin/sh", "-c", 'ip link set lo up 2>/dev/null; exec "$0" "$@"')
 
 
 class Daemon:
@@ -179,11 +184,6 @@ class Daemon:
         env.setdefault("VIRTBUS_QEMU_CACHE_DIR", str(REPO_ROOT / "build" / "qemu-caps-cache"))
         env.update(extra_env or {})
         argv = [virtbusd_binary(), "--session"]
-        if not wrapper and _private_netns_works():
-            # As root the QEMU connection serves real networks (bridges,
-            # nftables): a network namespace of its own keeps them off the
-            # host. Its loopback is brought up for VNC and migration ports.
-            wrapper = ["unshare", "--net", "--", "/bin/sh", "-c", 'ip link set lo up 2>/dev/null; exec "$0" "$@"']
         # `wrapper` must exec the daemon (nsenter does), so SIGTERM reaches it.
         self.proc = subprocess.Popen([*wrapper, *argv], env=env,
                                      stdin=subprocess.DEVNULL,

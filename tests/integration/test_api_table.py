@@ -117,7 +117,8 @@ def read_readme_table(text):
 
 
 class TestApiTable(h.DaemonTestCase):
-
+    # Network calls on QEMU make a real bridge: not on the host.
+    daemon_wrapper = h.private_netns_wrapper()
     collect_signals = False
 
     def ensure_scratch(self):
