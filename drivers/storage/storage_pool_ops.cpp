@@ -146,6 +146,7 @@ void HostStorageDriver::stopPool(const std::shared_ptr<Pool>& p)
             s->propertiesChanged(id, before ^ after);
         s->storagePoolLifecycle(uuid, ev::PoolStopped, 0);
     }
+    ::malloc_trim(0); // the volumes' records of a big pool: give them back
 }
 
 PoolRef HostStorageDriver::poolDefineXML(const std::string& text, uint32_t flags)
