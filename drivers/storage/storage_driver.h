@@ -100,6 +100,9 @@ private:
     std::shared_ptr<Pool> poolByUuid(const std::string& uuid);
     std::shared_ptr<Pool> poolByName(const std::string& name);
     Vol& volByKey(const std::string& key); // mu_ held; the pool must be running
+    // Holds a volume about to be changed or removed (delete, wipe,
+    // upload): refused while a running guest uses it or another job holds it.
+    std::unique_ptr<VolJob> holdForChange(const std::string& key);
     // A volume's facts read again from disk (no lock held meanwhile), kept
     // and returned; `poolType` gets its pool's type.
     xml::StorageVolDef probed(const std::string& key, std::string* poolType);

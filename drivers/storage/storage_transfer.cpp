@@ -90,16 +90,7 @@ struct Fd {
 void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offset, uint64_t length, uint32_t flags)
 {
     checkFlags(flags, kSparse, "storageVolUpload");
-    if (inUse_ && inUse_(key))
-        throw storageErr(ErrCode::OperationInvalid, "storage volume '" + key + "' is in use by a running domain");
-    std::unique_ptr<VolJob> job;
-    {
-        std::lock_guard lock(mu_);
-        Vol& v = volByKey(key);
-        if (v.jobs > 0)
-            throw storageErr(ErrCode::OperationInvalid, "volume '" + v.def.name + "' is still in use.");
-        job = std::make_unique<VolJob>(*this, v);
-    }
+    std::unique_ptr<VolJob> job = holdForChange(key);
     job->backend.refreshVol(job->pool, job->vol);
     const auto& vol = job->vol;
     uint64_t limit = vol.type == "block" ? vol.physical : std::max(vol.capacity, vol.physical);

@@ -188,24 +188,27 @@ VolRef HostStorageDriver::volCreateXMLFrom(
 
 // ---- one volume ----
 
-void HostStorageDriver::volDelete(const std::string& key, uint32_t flags)
+std::unique_ptr<HostStorageDriver::VolJob> HostStorageDriver::holdForChange(const std::string& key)
 {
-    checkFlags(flags, kDeleteZeroed | kDeleteWithSnapshots, "storageVolDelete");
     std::string path;
     {
         std::lock_guard lock(mu_);
         path = volByKey(key).def.targetPath;
     }
+    // Asked without mu_: the QEMU driver takes its own lock to answer.
     if (inUse_ && inUse_(path))
         throw inUseByGuest(key);
-    std::unique_ptr<VolJob> job;
-    {
-        std::lock_guard lock(mu_);
-        Vol& v = volByKey(key);
-        if (v.jobs > 0)
-            throw storageErr(ErrCode::OperationInvalid, "volume '" + v.def.name + "' is still in use.");
-        job = std::make_unique<VolJob>(*this, v);
-    }
+    std::lock_guard lock(mu_);
+    Vol& v = volByKey(key);
+    if (v.jobs > 0)
+        throw storageErr(ErrCode::OperationInvalid, "volume '" + v.def.name + "' is still in use.");
+    return std::make_unique<VolJob>(*this, v);
+}
+
+void HostStorageDriver::volDelete(const std::string& key, uint32_t flags)
+{
+    checkFlags(flags, kDeleteZeroed | kDeleteWithSnapshots, "storageVolDelete");
+    std::unique_ptr<VolJob> job = holdForChange(key);
     // Internal snapshots live inside the image, so WITH_SNAPSHOTS removes
     // them with it; ZEROED overwrites the data before the file goes.
     if (flags & kDeleteZeroed)
@@ -295,18 +298,7 @@ void HostStorageDriver::volWipe(const std::string& key, uint32_t pattern, uint32
     checkFlags(flags, 0, "storageVolWipePattern");
     if (pattern >= kWipeAlgLast)
         throw err::invalidArg("wiping algorithm " + std::to_string(pattern) + " not supported");
-    std::string path;
-    {
-        std::lock_guard lock(mu_);
-        path = volByKey(key).def.targetPath;
-    }
-    if (inUse_ && inUse_(path))
-        throw inUseByGuest(key);
-    std::unique_ptr<VolJob> job;
-    {
-        std::lock_guard lock(mu_);
-        job = std::make_unique<VolJob>(*this, volByKey(key));
-    }
+    std::unique_ptr<VolJob> job = holdForChange(key);
     if (job->vol.type == "dir")
         throw storageErr(ErrCode::OperationUnsupported, "cannot wipe a directory volume");
     job->backend.refreshVol(job->pool, job->vol);
