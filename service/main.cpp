@@ -17,10 +17,10 @@
 #include "connection.h"
 #include "interface/iface_driver.h"
 #include "log.h"
+#include "network/network_driver.h"
 #include "nodedev/nodedev_driver.h"
 #include "notify.h"
 #include "polkit.h"
-#include "network/network_driver.h"
 #include "qemu/qemu_driver.h"
 #include "secret/secret_store.h"
 #include "storage/storage_driver.h"
@@ -92,6 +92,7 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
         cfg.stateDir.substr(0, cfg.stateDir.find_last_of('/')));
     auto driver = std::make_unique<QemuDriver>(std::move(cfg));
     auto store = std::make_unique<SecretStore>(secrets);
+    SecretStore* secretStore = store.get();
     for (const auto& w : store->loadWarnings())
         logWarning("secrets: %s", w.c_str());
     driver->attach(std::unique_ptr<SecretDriver>(std::move(store)));
@@ -102,6 +103,9 @@ std::unique_ptr<virtbus::Driver> makeQemuDriver(bool system)
     driver->attach(std::unique_ptr<NodeDeviceDriver>(makeNodeDevDriver()));
     auto storage = std::make_unique<HostStorageDriver>(std::move(storageCfg));
     storage->setInUseCheck([qemu = driver.get()](const std::string& path) { return qemu->pathInUse(path); });
+    // Encrypted volumes take their passphrases from the secret store, which
+    // the QEMU driver owns as long as the storage driver lives.
+    storage->setSecretLookup([secretStore](const std::string& uuid) { return secretStore->internalValue(uuid); });
     driver->attach(std::unique_ptr<StorageDriver>(std::move(storage)));
     // Networks need root (bridges, nftables, dnsmasq): a session daemon of
     // an unprivileged user keeps the not-supported base, as libvirt's

@@ -52,6 +52,12 @@ public:
     using ProgressFn
         = std::function<void(const std::string& key, const std::string& operation, uint64_t done, uint64_t total)>;
     void setProgress(ProgressFn fn) { progress_ = std::move(fn); }
+    // The value of a secret by UUID, for the daemon's own use (encrypted
+    // volumes); raises the secret driver's error when there is none.
+    void setSecretLookup(std::function<std::vector<uint8_t>(const std::string& uuid)> fn)
+    {
+        secretValue_ = std::move(fn);
+    }
     void start() override;
 
     // ---- pools (storage_driver.cpp, storage_pool_ops.cpp) ----
@@ -100,6 +106,9 @@ private:
     std::shared_ptr<Pool> poolByUuid(const std::string& uuid);
     std::shared_ptr<Pool> poolByName(const std::string& name);
     Vol& volByKey(const std::string& key); // mu_ held; the pool must be running
+    // <encryption format='luks'> on a new file volume (storage_encrypt.cpp):
+    // made here with the secret's value; false when `vol` has none.
+    bool createEncrypted(const std::string& poolType, xml::StorageVolDef& vol, uint32_t flags);
     // Holds a volume about to be changed or removed (delete, wipe,
     // upload): refused while a running guest uses it or another job holds it.
     std::unique_ptr<VolJob> holdForChange(const std::string& key);
@@ -133,6 +142,7 @@ private:
     StorageConfig cfg_;
     std::function<bool(const std::string&)> inUse_;
     ProgressFn progress_;
+    std::function<std::vector<uint8_t>(const std::string&)> secretValue_;
     std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<Pool>> byUuid_;
     std::map<std::string, Pool*> byName_; // sorted: listings come out by name

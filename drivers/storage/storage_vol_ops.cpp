@@ -156,7 +156,7 @@ VolRef HostStorageDriver::volCreateXMLFrom(
             report(0, source->vol.physical);
         if (clone)
             p->backend->createVolFrom(pdef, vol, source->vol, flags);
-        else
+        else if (!createEncrypted(pdef.type, vol, flags))
             p->backend->createVol(pdef, vol, flags);
         if (clone)
             report(source->vol.physical, source->vol.physical);

@@ -264,6 +264,43 @@ class TestDirPool(HostStorageCase):
         self.assertEqual(os.stat(dest).st_size, 100 * MiB)
 
 
+class TestEncryptedVolumes(HostStorageCase):
+    """A private secret's value cannot be read over the bus, yet the storage
+    driver uses it: it is the passphrase of a LUKS volume."""
+
+    def test_luks_volume_from_a_private_secret(self):
+        uuid = h.new_uuid()
+        secret = str(self.qconnect("SecretDefineXML", "su",
+                                   f"<secret ephemeral='no' private='yes'><uuid>{uuid}</uuid>"
+                                   "<usage type='volume'><volume>/luks.img</volume></usage></secret>", 0))
+        self.addCleanup(lambda: self.call(secret, "org.libvirt.Secret", "Undefine"))
+        passphrase = b"correct horse battery staple"
+        self.call(secret, "org.libvirt.Secret", "SetValue", "ayu", dbus.ByteArray(passphrase), 0)
+        with self.assertLibvirtError("secret is private"):
+            self.call(secret, "org.libvirt.Secret", "GetValue", "u", 0)
+        target = self.scratch_dir()
+        pool = self.make_pool("enc", target)
+        enc = f"<encryption format='luks'><secret type='passphrase' uuid='{uuid}'/></encryption>"
+        self.create_vol(pool, vol_xml("luks.img", 16 * MiB, extra=enc))
+        self.create_vol(pool, vol_xml("luks.qcow2", 16 * MiB, "qcow2", extra=enc))
+        image = os.path.join(target, "luks.img")
+        self.assertEqual(qemu_img_info(image)["format"], "luks")
+        self.assertTrue(qemu_img_info(os.path.join(target, "luks.qcow2"))["encrypted"])
+        self.assertEqual(sorted(os.listdir(target)), ["luks.img", "luks.qcow2"])
+
+        out = os.path.join(self.scratch_dir(), "plain.raw")
+
+        def opens(secret_text):  # decrypting needs the key slot the passphrase unlocks
+            return subprocess.run(["qemu-img", "convert", "--object", f"secret,id=s,data={secret_text}",
+                                   "--image-opts", f"driver=luks,key-secret=s,file.filename={image}",
+                                   "-O", "raw", out], capture_output=True, text=True).returncode == 0
+        self.assertTrue(opens(passphrase.decode()))
+        self.assertFalse(opens("wrong passphrase"))
+        with self.assertLibvirtError("no secret with matching uuid|Secret not found"):
+            self.create_vol(pool, vol_xml("nokey.img", MiB, extra=enc.replace(uuid, h.new_uuid())))
+        self.assertFalse(os.path.exists(os.path.join(target, "nokey.img")))
+
+
 class TestPathSecurity(HostStorageCase):
 
     def test_names_are_never_paths(self):
