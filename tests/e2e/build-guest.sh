@@ -242,7 +242,10 @@ if [ -n "$net" ]; then
     [ -n "$renew" ] && while :; do sleep "$renew"; kill -USR1 $dhcp_pid; done &
     [ -n "$probe" ] && while :; do
         # nc, not wget: busybox's wget crashes without glibc's NSS modules.
-        r=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 "${probe%:*}" "${probe#*:}" 2>/dev/null | tail -n 1)
+        # timeout: a connect begun while eth0 was being configured can
+        # outlive nc's own -w, and one hung probe would end the probing.
+        r=$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 nc -w 2 "${probe%:*}" "${probe#*:}" 2>/dev/null |
+            tail -n 1)
         if [ -n "$r" ]; then
             echo "VIRTBUS-GUEST-PROBE $r"
         else
