@@ -21,6 +21,9 @@ struct PoolSpace {
     uint64_t capacity = 0, allocation = 0, available = 0;
 };
 
+// VIR_FROM_STORAGE errors, as every part of the storage driver raises them.
+VirtError storageErr(ErrCode code, std::string_view detail);
+
 // libvirt's flag values the backends look at.
 namespace flags {
 // virStoragePoolBuildFlags

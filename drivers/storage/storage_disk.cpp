@@ -17,8 +17,6 @@ namespace {
 
 namespace json = qemu::json;
 
-VirtError storageErr(ErrCode code, std::string_view detail) { return makeError(code, ErrDomain::Storage, detail); }
-
 const std::string& device(const xml::StoragePoolDef& def) { return def.source.devices.at(0).path; }
 
 // libvirt's disk pool formats as sfdisk labels.

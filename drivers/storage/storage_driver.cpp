@@ -291,7 +291,6 @@ void HostStorageDriver::applyRefresh(Pool& p, std::vector<xml::StorageVolDef>&& 
         removed.push_back({ObjectType::StorageVol, v->def.key, {}});
     }
     p.vols = std::move(vols);
-    p.space = space;
     p.def.capacity = space.capacity;
     p.def.allocation = space.allocation;
     p.def.available = space.available;
@@ -365,7 +364,7 @@ PoolInfo HostStorageDriver::poolGetInfo(const std::string& uuid)
     std::lock_guard lock(mu_);
     auto p = poolByUuid(uuid);
     constexpr int32_t kInactive = 0, kRunning = 2;
-    return {p->active ? kRunning : kInactive, p->space.capacity, p->space.allocation, p->space.available};
+    return {p->active ? kRunning : kInactive, p->def.capacity, p->def.allocation, p->def.available};
 }
 
 std::string HostStorageDriver::poolGetXMLDesc(const std::string& uuid, uint32_t flags)

@@ -1,5 +1,7 @@
 #include "storage/storage_file.h"
 
+#include "storage/storage_backend.h"
+
 #include "command.h"
 #include "fileutil.h"
 
@@ -16,8 +18,6 @@
 namespace virtbus::storage {
 
 namespace {
-
-VirtError storageErr(ErrCode code, std::string_view detail) { return makeError(code, ErrDomain::Storage, detail); }
 
 uint32_t be32(const unsigned char* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (p[2] << 8) | p[3]; }
 uint64_t be64(const unsigned char* p) { return (uint64_t(be32(p)) << 32) | be32(p + 4); }

@@ -20,8 +20,6 @@ namespace virtbus::storage {
 
 namespace {
 
-VirtError storageErr(ErrCode code, std::string_view detail) { return makeError(code, ErrDomain::Storage, detail); }
-
 // Formats qemu-img can create; the rest of libvirt's list it only reads.
 bool qemuImgCreates(const std::string& f)
 {

@@ -16,8 +16,6 @@ namespace virtbus::storage {
 
 namespace {
 
-VirtError storageErr(ErrCode code, std::string_view detail) { return makeError(code, ErrDomain::Storage, detail); }
-
 // mountinfo escapes blanks and backslashes in paths as octal.
 std::string unescapeMount(const std::string& s)
 {

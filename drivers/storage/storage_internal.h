@@ -28,7 +28,6 @@ struct HostStorageDriver::Pool {
     std::unique_ptr<storage::Backend> backend;
     bool active = false, persistent = false, autostart = false;
     bool gone = false; // dropped from the tables while an operation waited for opMu
-    storage::PoolSpace space;
     std::map<std::string, std::unique_ptr<Vol>> vols; // by name: listings come out sorted
     std::set<std::string> creating; // names of volumes being made
     int jobs = 0; // volume jobs running without opMu
@@ -74,7 +73,6 @@ public:
 
 namespace storage {
 
-VirtError storageErr(ErrCode code, std::string_view detail);
 // Caller-supplied names are echoed in errors; a huge one is cut.
 std::string echo(const std::string& s);
 void requireActive(const HostStorageDriver::Pool& p);

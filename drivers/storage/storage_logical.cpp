@@ -12,8 +12,6 @@ namespace virtbus::storage {
 
 namespace {
 
-VirtError storageErr(ErrCode code, std::string_view detail) { return makeError(code, ErrDomain::Storage, detail); }
-
 std::string vgName(const xml::StoragePoolDef& def) { return def.source.name.empty() ? def.name : def.source.name; }
 
 // LVM tools' report rows, fields split on '#'.

@@ -127,7 +127,7 @@ void HostStorageDriver::stopPool(const std::shared_ptr<Pool>& p)
         }
         p->vols.clear();
         p->active = false;
-        p->space = {};
+        p->def.capacity = p->def.allocation = p->def.available = 0;
         transient = !p->persistent;
         if (transient)
             dropPool(*p);

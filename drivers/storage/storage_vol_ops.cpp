@@ -133,7 +133,7 @@ VolRef HostStorageDriver::volCreateXMLFrom(
         // allocated up to <allocation> (all of it when absent).
         bool raw = vol.format.empty() || vol.format == "raw";
         uint64_t need = raw ? std::min(vol.allocation.value_or(vol.capacity), vol.capacity) : 0;
-        if (need > p->space.available)
+        if (need > p->def.available)
             throw storageErr(ErrCode::OperationFailed,
                 "Not enough space left in storage pool '" + p->def.name + "' for volume '" + vol.name + "'");
         p->creating.insert(vol.name);
@@ -175,8 +175,8 @@ VolRef HostStorageDriver::volCreateXMLFrom(
         v->def = std::move(vol);
         v->pool = p.get();
         uint64_t used = v->def.allocation.value_or(0);
-        p->space.allocation += used;
-        p->space.available -= std::min(used, p->space.available);
+        p->def.allocation += used;
+        p->def.available -= std::min(used, p->def.available);
         ref = v->ref(p->def.uuid);
         byKey_[v->def.key] = v.get();
         p->vols[v->def.name] = std::move(v);
@@ -221,8 +221,8 @@ void HostStorageDriver::volDelete(const std::string& key, uint32_t flags)
         auto it = byKey_.find(key);
         if (it != byKey_.end()) {
             uint64_t used = it->second->def.allocation.value_or(0);
-            pool->space.allocation -= std::min(used, pool->space.allocation);
-            pool->space.available += used;
+            pool->def.allocation -= std::min(used, pool->def.allocation);
+            pool->def.available += used;
             pool->vols.erase(it->second->def.name);
             byKey_.erase(it);
         }
@@ -283,7 +283,7 @@ void HostStorageDriver::volResize(const std::string& key, uint64_t capacity, uin
         std::lock_guard lock(mu_);
         Vol& v = volByKey(key);
         uint64_t delta = (flags & flags::ResizeAllocate) && target > alloc ? target - alloc : 0;
-        if (delta > v.pool->space.available)
+        if (delta > v.pool->def.available)
             throw storageErr(ErrCode::OperationFailed, "Not enough space left in storage pool");
         job = std::make_unique<VolJob>(*this, v);
     }
