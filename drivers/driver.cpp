@@ -40,8 +40,7 @@ SecretDriver& Driver::secrets()
 void Driver::startAttached()
 {
     for (SubDriver* d : std::initializer_list<SubDriver*> {attachedSecrets_.get(), attachedNodeDevices_.get(),
-                                                           attachedInterfaces_.get(), attachedNetworks_.get(),
-                                                           attachedStorage_.get()})
+             attachedInterfaces_.get(), attachedNetworks_.get(), attachedStorage_.get()})
         if (d)
             d->start();
 }
@@ -52,35 +51,21 @@ NWFilterDriver& Driver::nwfilters()
     return none;
 }
 
-uint64_t Driver::version()
-{
-    throw err::notSupported("virConnectGetVersion");
-}
+uint64_t Driver::version() { throw err::notSupported("virConnectGetVersion"); }
 
-uint64_t Driver::libVersion()
-{
-    throw err::notSupported("virConnectGetLibVersion");
-}
+uint64_t Driver::libVersion() { throw err::notSupported("virConnectGetLibVersion"); }
 
-std::string Driver::hostname()
-{
-    throw err::notSupported("virConnectGetHostname");
-}
+std::string Driver::hostname() { throw err::notSupported("virConnectGetHostname"); }
 
-std::string Driver::capabilities()
-{
-    throw err::notSupported("virConnectGetCapabilities");
-}
+std::string Driver::capabilities() { throw err::notSupported("virConnectGetCapabilities"); }
 
-std::string Driver::domainCapabilities(const std::string&, const std::string&, const std::string&, const std::string&, uint32_t)
+std::string Driver::domainCapabilities(
+    const std::string&, const std::string&, const std::string&, const std::string&, uint32_t)
 {
     throw err::notSupported("virConnectGetDomainCapabilities");
 }
 
-std::string Driver::sysinfo(uint32_t)
-{
-    throw err::notSupported("virConnectGetSysinfo");
-}
+std::string Driver::sysinfo(uint32_t) { throw err::notSupported("virConnectGetSysinfo"); }
 
 std::vector<std::string> Driver::cpuModelNames(const std::string&, uint32_t)
 {
@@ -92,15 +77,9 @@ std::string Driver::baselineCPU(const std::vector<std::string>&, uint32_t)
     throw err::notSupported("virConnectBaselineCPU");
 }
 
-int32_t Driver::compareCPU(const std::string&, uint32_t)
-{
-    throw err::notSupported("virConnectCompareCPU");
-}
+int32_t Driver::compareCPU(const std::string&, uint32_t) { throw err::notSupported("virConnectCompareCPU"); }
 
-std::vector<bool> Driver::nodeCPUMap(uint32_t)
-{
-    throw err::notSupported("virNodeGetCPUMap");
-}
+std::vector<bool> Driver::nodeCPUMap(uint32_t) { throw err::notSupported("virNodeGetCPUMap"); }
 
 std::vector<std::pair<std::string, uint64_t>> Driver::nodeCPUStats(int32_t, uint32_t)
 {
@@ -112,70 +91,37 @@ std::vector<std::pair<std::string, uint64_t>> Driver::nodeMemoryStats(int32_t, u
     throw err::notSupported("virNodeGetMemoryStats");
 }
 
-uint64_t Driver::nodeFreeMemory()
-{
-    throw err::notSupported("virNodeGetFreeMemory");
-}
+uint64_t Driver::nodeFreeMemory() { throw err::notSupported("virNodeGetFreeMemory"); }
 
-TypedParams Driver::nodeMemoryParameters(uint32_t)
-{
-    throw err::notSupported("virNodeGetMemoryParameters");
-}
+TypedParams Driver::nodeMemoryParameters(uint32_t) { throw err::notSupported("virNodeGetMemoryParameters"); }
 
 void Driver::nodeSetMemoryParameters(const TypedParams&, uint32_t)
 {
     throw err::notSupported("virNodeSetMemoryParameters");
 }
 
-std::tuple<std::string, std::string> Driver::nodeSecurityModel()
-{
-    throw err::notSupported("virNodeGetSecurityModel");
-}
+std::tuple<std::string, std::string> Driver::nodeSecurityModel() { throw err::notSupported("virNodeGetSecurityModel"); }
 
 std::vector<std::pair<DomainRef, TypedParams>> Driver::allDomainStats(uint32_t, uint32_t)
 {
     throw err::notSupported("virConnectGetAllDomainStats");
 }
 
-std::vector<DomainRef> Driver::listDomains(uint32_t)
-{
-    throw err::notSupported("virConnectListAllDomains");
-}
+std::vector<DomainRef> Driver::listDomains(uint32_t) { throw err::notSupported("virConnectListAllDomains"); }
 
-DomainRef Driver::domainLookupByID(int32_t)
-{
-    throw err::notSupported("virDomainLookupByID");
-}
+DomainRef Driver::domainLookupByID(int32_t) { throw err::notSupported("virDomainLookupByID"); }
 
-DomainRef Driver::domainLookupByName(const std::string&)
-{
-    throw err::notSupported("virDomainLookupByName");
-}
+DomainRef Driver::domainLookupByName(const std::string&) { throw err::notSupported("virDomainLookupByName"); }
 
-DomainRef Driver::domainLookupByUUID(const std::string&)
-{
-    throw err::notSupported("virDomainLookupByUUID");
-}
+DomainRef Driver::domainLookupByUUID(const std::string&) { throw err::notSupported("virDomainLookupByUUID"); }
 
-bool Driver::domainExists(const std::string&)
-{
-    return false;
-}
+bool Driver::domainExists(const std::string&) { return false; }
 
-DomainSummary Driver::domainSummary(const std::string&)
-{
-    throw err::notSupported("virDomainGetInfo");
-}
+DomainSummary Driver::domainSummary(const std::string&) { throw err::notSupported("virDomainGetInfo"); }
 
-DomainRef Driver::domainCreateXML(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainCreateXML");
-}
+DomainRef Driver::domainCreateXML(const std::string&, uint32_t) { throw err::notSupported("virDomainCreateXML"); }
 
-DomainRef Driver::domainDefineXML(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainDefineXMLFlags");
-}
+DomainRef Driver::domainDefineXML(const std::string&, uint32_t) { throw err::notSupported("virDomainDefineXMLFlags"); }
 
 void Driver::domainRestore(const std::string&, const std::string&, uint32_t)
 {
@@ -192,65 +138,32 @@ std::string Driver::domainSaveImageGetXMLDesc(const std::string&, uint32_t)
     throw err::notSupported("virDomainSaveImageGetXMLDesc");
 }
 
-void Driver::domainSetAutostart(const std::string&, bool)
-{
-    throw err::notSupported("virDomainSetAutostart");
-}
+void Driver::domainSetAutostart(const std::string&, bool) { throw err::notSupported("virDomainSetAutostart"); }
 
-void Driver::domainCreate(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainCreateWithFlags");
-}
+void Driver::domainCreate(const std::string&, uint32_t) { throw err::notSupported("virDomainCreateWithFlags"); }
 
-void Driver::domainDestroy(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainDestroyFlags");
-}
+void Driver::domainDestroy(const std::string&, uint32_t) { throw err::notSupported("virDomainDestroyFlags"); }
 
-void Driver::domainShutdown(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainShutdownFlags");
-}
+void Driver::domainShutdown(const std::string&, uint32_t) { throw err::notSupported("virDomainShutdownFlags"); }
 
-void Driver::domainReboot(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainReboot");
-}
+void Driver::domainReboot(const std::string&, uint32_t) { throw err::notSupported("virDomainReboot"); }
 
-void Driver::domainReset(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainReset");
-}
+void Driver::domainReset(const std::string&, uint32_t) { throw err::notSupported("virDomainReset"); }
 
-void Driver::domainSuspend(const std::string&)
-{
-    throw err::notSupported("virDomainSuspend");
-}
+void Driver::domainSuspend(const std::string&) { throw err::notSupported("virDomainSuspend"); }
 
-void Driver::domainResume(const std::string&)
-{
-    throw err::notSupported("virDomainResume");
-}
+void Driver::domainResume(const std::string&) { throw err::notSupported("virDomainResume"); }
 
-void Driver::domainPMWakeup(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainPMWakeup");
-}
+void Driver::domainPMWakeup(const std::string&, uint32_t) { throw err::notSupported("virDomainPMWakeup"); }
 
-void Driver::domainUndefine(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainUndefineFlags");
-}
+void Driver::domainUndefine(const std::string&, uint32_t) { throw err::notSupported("virDomainUndefineFlags"); }
 
 void Driver::domainRename(const std::string&, const std::string&, uint32_t)
 {
     throw err::notSupported("virDomainRename");
 }
 
-std::string Driver::domainGetXMLDesc(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainGetXMLDesc");
-}
+std::string Driver::domainGetXMLDesc(const std::string&, uint32_t) { throw err::notSupported("virDomainGetXMLDesc"); }
 
 std::tuple<int32_t, int32_t> Driver::domainGetState(const std::string&, uint32_t)
 {
@@ -267,10 +180,7 @@ TypedParams Driver::domainGetStats(const std::string&, uint32_t, uint32_t)
     throw err::notSupported("virDomainListGetStats");
 }
 
-std::string Driver::domainGetHostname(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainGetHostname");
-}
+std::string Driver::domainGetHostname(const std::string&, uint32_t) { throw err::notSupported("virDomainGetHostname"); }
 
 std::tuple<uint64_t, uint32_t> Driver::domainGetTime(const std::string&, uint32_t)
 {
@@ -287,10 +197,7 @@ void Driver::domainSave(const std::string&, const std::string&, const std::strin
     throw err::notSupported("virDomainSaveFlags");
 }
 
-void Driver::domainManagedSave(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainManagedSave");
-}
+void Driver::domainManagedSave(const std::string&, uint32_t) { throw err::notSupported("virDomainManagedSave"); }
 
 bool Driver::domainHasManagedSaveImage(const std::string&, uint32_t)
 {
@@ -372,10 +279,7 @@ void Driver::domainSetSchedulerParameters(const std::string&, const TypedParams&
     throw err::notSupported("virDomainSetSchedulerParametersFlags");
 }
 
-uint32_t Driver::domainGetVcpus(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainGetVcpusFlags");
-}
+uint32_t Driver::domainGetVcpus(const std::string&, uint32_t) { throw err::notSupported("virDomainGetVcpusFlags"); }
 
 void Driver::domainSetVcpus(const std::string&, uint32_t, uint32_t)
 {
@@ -452,7 +356,8 @@ std::string Driver::domainGetMetadata(const std::string&, int32_t, const std::st
     throw err::notSupported("virDomainGetMetadata");
 }
 
-void Driver::domainSetMetadata(const std::string&, int32_t, const std::string&, const std::string&, const std::string&, uint32_t)
+void Driver::domainSetMetadata(
+    const std::string&, int32_t, const std::string&, const std::string&, const std::string&, uint32_t)
 {
     throw err::notSupported("virDomainSetMetadata");
 }
@@ -497,6 +402,42 @@ void Driver::domainBlockResize(const std::string&, const std::string&, uint64_t,
     throw err::notSupported("virDomainBlockResize");
 }
 
+void Driver::domainBlockPull(const std::string&, const std::string&, uint64_t, uint32_t)
+{
+    throw err::notSupported("virDomainBlockPull");
+}
+
+void Driver::domainBlockRebase(const std::string&, const std::string&, const std::string&, uint64_t, uint32_t)
+{
+    throw err::notSupported("virDomainBlockRebase");
+}
+
+void Driver::domainBlockCommit(
+    const std::string&, const std::string&, const std::string&, const std::string&, uint64_t, uint32_t)
+{
+    throw err::notSupported("virDomainBlockCommit");
+}
+
+void Driver::domainBlockCopy(const std::string&, const std::string&, const std::string&, const TypedParams&, uint32_t)
+{
+    throw err::notSupported("virDomainBlockCopy");
+}
+
+void Driver::domainBlockJobAbort(const std::string&, const std::string&, uint32_t)
+{
+    throw err::notSupported("virDomainBlockJobAbort");
+}
+
+void Driver::domainBlockJobSetSpeed(const std::string&, const std::string&, uint64_t, uint32_t)
+{
+    throw err::notSupported("virDomainBlockJobSetSpeed");
+}
+
+int Driver::domainOpenGraphicsFD(const std::string&, uint32_t, uint32_t)
+{
+    throw err::notSupported("virDomainOpenGraphicsFD");
+}
+
 BlockJobInfo Driver::domainGetBlockJobInfo(const std::string&, const std::string&, uint32_t)
 {
     throw err::notSupported("virDomainGetBlockJobInfo");
@@ -537,10 +478,7 @@ std::vector<std::tuple<std::string, bool>> Driver::domainGetSecurityLabelList(co
     throw err::notSupported("virDomainGetSecurityLabelList");
 }
 
-void Driver::domainInjectNMI(const std::string&, uint32_t)
-{
-    throw err::notSupported("virDomainInjectNMI");
-}
+void Driver::domainInjectNMI(const std::string&, uint32_t) { throw err::notSupported("virDomainInjectNMI"); }
 
 void Driver::domainSendKey(const std::string&, uint32_t, uint32_t, const std::vector<uint32_t>&, uint32_t)
 {
@@ -557,20 +495,14 @@ void Driver::domainSetUserPassword(const std::string&, const std::string&, const
     throw err::notSupported("virDomainSetUserPassword");
 }
 
-JobInfo Driver::domainGetJobInfo(const std::string&)
-{
-    throw err::notSupported("virDomainGetJobInfo");
-}
+JobInfo Driver::domainGetJobInfo(const std::string&) { throw err::notSupported("virDomainGetJobInfo"); }
 
 std::tuple<int32_t, TypedParams> Driver::domainGetJobStats(const std::string&, uint32_t)
 {
     throw err::notSupported("virDomainGetJobStats");
 }
 
-void Driver::domainAbortJob(const std::string&)
-{
-    throw err::notSupported("virDomainAbortJob");
-}
+void Driver::domainAbortJob(const std::string&) { throw err::notSupported("virDomainAbortJob"); }
 
 std::vector<SnapshotRef> Driver::domainListSnapshots(const std::string&, uint32_t)
 {
@@ -592,15 +524,9 @@ SnapshotRef Driver::domainSnapshotCurrent(const std::string&, uint32_t)
     throw err::notSupported("virDomainSnapshotCurrent");
 }
 
-bool Driver::snapshotExists(const std::string&, const std::string&)
-{
-    return false;
-}
+bool Driver::snapshotExists(const std::string&, const std::string&) { return false; }
 
-void Driver::snapshotDelete(const SnapshotRef&, uint32_t)
-{
-    throw err::notSupported("virDomainSnapshotDelete");
-}
+void Driver::snapshotDelete(const SnapshotRef&, uint32_t) { throw err::notSupported("virDomainSnapshotDelete"); }
 
 SnapshotRef Driver::snapshotGetParent(const SnapshotRef&, uint32_t)
 {
@@ -612,20 +538,14 @@ std::string Driver::snapshotGetXMLDesc(const SnapshotRef&, uint32_t)
     throw err::notSupported("virDomainSnapshotGetXMLDesc");
 }
 
-bool Driver::snapshotIsCurrent(const SnapshotRef&, uint32_t)
-{
-    throw err::notSupported("virDomainSnapshotIsCurrent");
-}
+bool Driver::snapshotIsCurrent(const SnapshotRef&, uint32_t) { throw err::notSupported("virDomainSnapshotIsCurrent"); }
 
 std::vector<SnapshotRef> Driver::snapshotListChildren(const SnapshotRef&, uint32_t)
 {
     throw err::notSupported("virDomainSnapshotListAllChildren");
 }
 
-void Driver::snapshotRevert(const SnapshotRef&, uint32_t)
-{
-    throw err::notSupported("virDomainRevertToSnapshot");
-}
+void Driver::snapshotRevert(const SnapshotRef&, uint32_t) { throw err::notSupported("virDomainRevertToSnapshot"); }
 
 DomainRef Driver::domainCreateXMLWithFiles(const std::string&, const std::vector<int>&, uint32_t)
 {
@@ -643,14 +563,14 @@ bool matchesListFlags(uint32_t flags, const DomainListFacts& f)
         uint32_t g = flags & (a | b);
         return g == 0 || g == (a | b) || (g == a && isA) || (g == b && !isA);
     };
-    if (!pair(1, 2, f.active) || !pair(4, 8, f.persistent) || !pair(256, 512, f.managedSave) ||
-        !pair(1024, 2048, f.autostart) || !pair(4096, 8192, f.hasSnapshot) || !pair(16384, 32768, f.hasCheckpoint))
+    if (!pair(1, 2, f.active) || !pair(4, 8, f.persistent) || !pair(256, 512, f.managedSave)
+        || !pair(1024, 2048, f.autostart) || !pair(4096, 8192, f.hasSnapshot) || !pair(16384, 32768, f.hasCheckpoint))
         return false;
     constexpr int kRunning = 1, kPaused = 3, kShutoff = 5;
     if (uint32_t states = flags & (16 | 32 | 64 | 128))
-        return ((states & 16) && f.state == kRunning) || ((states & 32) && f.state == kPaused) ||
-               ((states & 64) && f.state == kShutoff) ||
-               ((states & 128) && f.state != kRunning && f.state != kPaused && f.state != kShutoff);
+        return ((states & 16) && f.state == kRunning) || ((states & 32) && f.state == kPaused)
+            || ((states & 64) && f.state == kShutoff)
+            || ((states & 128) && f.state != kRunning && f.state != kPaused && f.state != kShutoff);
     return true;
 }
 

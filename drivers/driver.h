@@ -57,7 +57,7 @@ struct SnapshotRef {
 
 // libvirt's virDomainJobInfo as the D-Bus struct (ittttttttttt).
 using JobInfo = std::tuple<int32_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                           uint64_t, uint64_t, uint64_t>;
+    uint64_t, uint64_t, uint64_t>;
 // (ittt): block job type, bandwidth, cur, end.
 using BlockJobInfo = std::tuple<int32_t, uint64_t, uint64_t, uint64_t>;
 // Interface address record: name, hwaddr, [(type, addr, prefix)].
@@ -75,7 +75,7 @@ public:
     // Called once, after the event sink is set and before clients can call:
     // a driver with state outside the daemon (running guests) finds it
     // again here.
-    virtual void start() {}
+    virtual void start() { }
 
     // The drivers of the connection's other objects. The defaults answer
     // every call with libvirt's not-supported error.
@@ -108,7 +108,7 @@ public:
     virtual bool secure() { return true; }
     virtual std::string capabilities();
     virtual std::string domainCapabilities(const std::string& emulator, const std::string& arch,
-                                           const std::string& machine, const std::string& virttype, uint32_t flags);
+        const std::string& machine, const std::string& virttype, uint32_t flags);
     virtual std::string sysinfo(uint32_t flags);
     virtual std::vector<std::string> cpuModelNames(const std::string& arch, uint32_t flags);
     virtual std::string baselineCPU(const std::vector<std::string>& xmlCPUs, uint32_t flags);
@@ -187,54 +187,65 @@ public:
     virtual void domainPinVcpu(const std::string& uuid, uint32_t vcpu, const std::vector<bool>& map, uint32_t flags);
     virtual std::vector<bool> domainGetEmulatorPinInfo(const std::string& uuid, uint32_t flags);
     virtual void domainPinEmulator(const std::string& uuid, const std::vector<bool>& map, uint32_t flags);
-    virtual std::vector<std::tuple<uint32_t, std::vector<bool>>> domainGetIOThreadInfo(const std::string& uuid,
-                                                                                       uint32_t flags);
+    virtual std::vector<std::tuple<uint32_t, std::vector<bool>>> domainGetIOThreadInfo(
+        const std::string& uuid, uint32_t flags);
     virtual void domainAddIOThread(const std::string& uuid, uint32_t id, uint32_t flags);
     virtual void domainDelIOThread(const std::string& uuid, uint32_t id, uint32_t flags);
     virtual void domainPinIOThread(const std::string& uuid, uint32_t id, const std::vector<bool>& map, uint32_t flags);
     virtual TypedParams domainGetGuestVcpus(const std::string& uuid, uint32_t flags);
-    virtual void domainSetGuestVcpus(const std::string& uuid, const std::vector<bool>& map, int32_t state,
-                                     uint32_t flags);
+    virtual void domainSetGuestVcpus(
+        const std::string& uuid, const std::vector<bool>& map, int32_t state, uint32_t flags);
 
     virtual void domainAttachDevice(const std::string& uuid, const std::string& xml, uint32_t flags);
     virtual void domainDetachDevice(const std::string& uuid, const std::string& xml, uint32_t flags);
     virtual void domainUpdateDevice(const std::string& uuid, const std::string& xml, uint32_t flags);
 
-    virtual std::string domainGetMetadata(const std::string& uuid, int32_t type, const std::string& uri,
-                                          uint32_t flags);
+    virtual std::string domainGetMetadata(
+        const std::string& uuid, int32_t type, const std::string& uri, uint32_t flags);
     virtual void domainSetMetadata(const std::string& uuid, int32_t type, const std::string& metadata,
-                                   const std::string& key, const std::string& uri, uint32_t flags);
+        const std::string& key, const std::string& uri, uint32_t flags);
 
     virtual TypedParams domainGetBlockIoTune(const std::string& uuid, const std::string& disk, uint32_t flags);
-    virtual void domainSetBlockIoTune(const std::string& uuid, const std::string& disk, const TypedParams& p,
-                                      uint32_t flags);
-    virtual TypedParams domainGetInterfaceParameters(const std::string& uuid, const std::string& dev,
-                                                     uint32_t flags);
-    virtual void domainSetInterfaceParameters(const std::string& uuid, const std::string& dev, const TypedParams& p,
-                                              uint32_t flags);
-    virtual std::vector<std::tuple<std::string, int32_t>> domainGetDiskErrors(const std::string& uuid,
-                                                                             uint32_t flags);
-    virtual std::vector<uint8_t> domainBlockPeek(const std::string& uuid, const std::string& disk, uint64_t offset,
-                                                 uint64_t size, uint32_t flags);
-    virtual std::vector<uint8_t> domainMemoryPeek(const std::string& uuid, uint64_t offset, uint64_t size,
-                                                  uint32_t flags);
+    virtual void domainSetBlockIoTune(
+        const std::string& uuid, const std::string& disk, const TypedParams& p, uint32_t flags);
+    virtual TypedParams domainGetInterfaceParameters(const std::string& uuid, const std::string& dev, uint32_t flags);
+    virtual void domainSetInterfaceParameters(
+        const std::string& uuid, const std::string& dev, const TypedParams& p, uint32_t flags);
+    virtual std::vector<std::tuple<std::string, int32_t>> domainGetDiskErrors(const std::string& uuid, uint32_t flags);
+    virtual std::vector<uint8_t> domainBlockPeek(
+        const std::string& uuid, const std::string& disk, uint64_t offset, uint64_t size, uint32_t flags);
+    virtual std::vector<uint8_t> domainMemoryPeek(
+        const std::string& uuid, uint64_t offset, uint64_t size, uint32_t flags);
     virtual void domainBlockResize(const std::string& uuid, const std::string& disk, uint64_t size, uint32_t flags);
     virtual BlockJobInfo domainGetBlockJobInfo(const std::string& uuid, const std::string& disk, uint32_t flags);
-    virtual void domainSetBlockThreshold(const std::string& uuid, const std::string& dev, uint64_t threshold,
-                                         uint32_t flags);
-    virtual std::vector<IfaceAddrs> domainInterfaceAddresses(const std::string& uuid, uint32_t source,
-                                                             uint32_t flags);
+    // Block jobs. bandwidth as given (MiB/s, or bytes/s with the BANDWIDTH_BYTES
+    // flag of each call); an empty base/top means libvirt's NULL.
+    virtual void domainBlockPull(const std::string& uuid, const std::string& disk, uint64_t bandwidth, uint32_t flags);
+    virtual void domainBlockRebase(
+        const std::string& uuid, const std::string& disk, const std::string& base, uint64_t bandwidth, uint32_t flags);
+    virtual void domainBlockCommit(const std::string& uuid, const std::string& disk, const std::string& base,
+        const std::string& top, uint64_t bandwidth, uint32_t flags);
+    virtual void domainBlockCopy(const std::string& uuid, const std::string& disk, const std::string& destxml,
+        const TypedParams& params, uint32_t flags);
+    virtual void domainBlockJobAbort(const std::string& uuid, const std::string& disk, uint32_t flags);
+    virtual void domainBlockJobSetSpeed(
+        const std::string& uuid, const std::string& disk, uint64_t bandwidth, uint32_t flags);
+    virtual void domainSetBlockThreshold(
+        const std::string& uuid, const std::string& dev, uint64_t threshold, uint32_t flags);
+    virtual std::vector<IfaceAddrs> domainInterfaceAddresses(const std::string& uuid, uint32_t source, uint32_t flags);
     virtual std::vector<FsInfo> domainGetFSInfo(const std::string& uuid, uint32_t flags);
     virtual uint32_t domainFSFreeze(const std::string& uuid, const std::vector<std::string>& mounts, uint32_t flags);
     virtual uint32_t domainFSThaw(const std::string& uuid, const std::vector<std::string>& mounts, uint32_t flags);
     virtual void domainFSTrim(const std::string& uuid, const std::string& mount, uint64_t minimum, uint32_t flags);
     virtual std::vector<std::tuple<std::string, bool>> domainGetSecurityLabelList(const std::string& uuid);
     virtual void domainInjectNMI(const std::string& uuid, uint32_t flags);
+    // A new connection to graphics device `idx`; the caller owns the fd.
+    virtual int domainOpenGraphicsFD(const std::string& uuid, uint32_t idx, uint32_t flags);
     virtual void domainSendKey(const std::string& uuid, uint32_t codeset, uint32_t holdtime,
-                               const std::vector<uint32_t>& keycodes, uint32_t flags);
+        const std::vector<uint32_t>& keycodes, uint32_t flags);
     virtual void domainSendProcessSignal(const std::string& uuid, int64_t pid, uint32_t sig, uint32_t flags);
-    virtual void domainSetUserPassword(const std::string& uuid, const std::string& user, const std::string& password,
-                                       uint32_t flags);
+    virtual void domainSetUserPassword(
+        const std::string& uuid, const std::string& user, const std::string& password, uint32_t flags);
     virtual JobInfo domainGetJobInfo(const std::string& uuid);
     virtual std::tuple<int32_t, TypedParams> domainGetJobStats(const std::string& uuid, uint32_t flags);
     virtual void domainAbortJob(const std::string& uuid);

@@ -104,6 +104,13 @@ public:
     void AttachDevice(bus::Reply<>& r, std::string xml, uint32_t flags) override;
     void BlockPeek(
         bus::Reply<std::vector<uint8_t>>& r, std::string disk, uint64_t offset, uint64_t size, uint32_t flags) override;
+    void BlockCommit(bus::Reply<>& r, std::string disk, std::string base, std::string top, uint64_t bandwidth,
+        uint32_t flags) override;
+    void BlockCopy(bus::Reply<>& r, std::string disk, std::string destxml, TypedParams params, uint32_t flags) override;
+    void BlockJobAbort(bus::Reply<>& r, std::string disk, uint32_t flags) override;
+    void BlockJobSetSpeed(bus::Reply<>& r, std::string disk, uint64_t bandwidth, uint32_t flags) override;
+    void BlockPull(bus::Reply<>& r, std::string disk, uint64_t bandwidth, uint32_t flags) override;
+    void BlockRebase(bus::Reply<>& r, std::string disk, std::string base, uint64_t bandwidth, uint32_t flags) override;
     void BlockResize(bus::Reply<>& r, std::string disk, uint64_t size, uint32_t flags) override;
     void CoreDump(bus::Reply<>& r, std::string to, uint32_t dumpformat, uint32_t flags) override;
     void Create(bus::Reply<>& r, uint32_t flags) override;
@@ -145,6 +152,7 @@ public:
     void GetXMLDesc(bus::Reply<std::string>& r, uint32_t flags) override;
     void HasManagedSaveImage(bus::Reply<bool>& r, uint32_t flags) override;
     void InjectNMI(bus::Reply<>& r, uint32_t flags) override;
+    void OpenGraphicsFD(bus::Reply<bus::UnixFd>& r, uint32_t idx, uint32_t flags) override;
     void InterfaceAddresses(
         bus::Reply<std::vector<
             std::tuple<std::string, std::string, std::vector<std::tuple<int32_t, std::string, uint32_t>>>>>& r,

@@ -1,5 +1,6 @@
 #include "adaptors.h"
 #include "connection.h"
+#include "fileutil.h"
 #include "paths.h"
 
 namespace virtbus {
@@ -34,6 +35,44 @@ void DomainAdaptor::BlockPeek(
     bus::Reply<std::vector<uint8_t>>& r, std::string disk, uint64_t offset, uint64_t size, uint32_t flags)
 {
     r.ok(c_.driver().domainBlockPeek(uuid(r.path()), disk, offset, size, flags));
+}
+
+void DomainAdaptor::BlockCommit(
+    bus::Reply<>& r, std::string disk, std::string base, std::string top, uint64_t bandwidth, uint32_t flags)
+{
+    c_.driver().domainBlockCommit(uuid(r.path()), disk, base, top, bandwidth, flags);
+    r.ok();
+}
+
+void DomainAdaptor::BlockCopy(
+    bus::Reply<>& r, std::string disk, std::string destxml, TypedParams params, uint32_t flags)
+{
+    c_.driver().domainBlockCopy(uuid(r.path()), disk, destxml, params, flags);
+    r.ok();
+}
+
+void DomainAdaptor::BlockJobAbort(bus::Reply<>& r, std::string disk, uint32_t flags)
+{
+    c_.driver().domainBlockJobAbort(uuid(r.path()), disk, flags);
+    r.ok();
+}
+
+void DomainAdaptor::BlockJobSetSpeed(bus::Reply<>& r, std::string disk, uint64_t bandwidth, uint32_t flags)
+{
+    c_.driver().domainBlockJobSetSpeed(uuid(r.path()), disk, bandwidth, flags);
+    r.ok();
+}
+
+void DomainAdaptor::BlockPull(bus::Reply<>& r, std::string disk, uint64_t bandwidth, uint32_t flags)
+{
+    c_.driver().domainBlockPull(uuid(r.path()), disk, bandwidth, flags);
+    r.ok();
+}
+
+void DomainAdaptor::BlockRebase(bus::Reply<>& r, std::string disk, std::string base, uint64_t bandwidth, uint32_t flags)
+{
+    c_.driver().domainBlockRebase(uuid(r.path()), disk, base, bandwidth, flags);
+    r.ok();
 }
 
 void DomainAdaptor::BlockResize(bus::Reply<>& r, std::string disk, uint64_t size, uint32_t flags)
@@ -235,6 +274,13 @@ void DomainAdaptor::InjectNMI(bus::Reply<>& r, uint32_t flags)
 {
     c_.driver().domainInjectNMI(uuid(r.path()), flags);
     r.ok();
+}
+
+void DomainAdaptor::OpenGraphicsFD(bus::Reply<bus::UnixFd>& r, uint32_t idx, uint32_t flags)
+{
+    // sd-bus duplicates the fd into the reply; ours is closed either way.
+    UniqueFd fd(c_.driver().domainOpenGraphicsFD(uuid(r.path()), idx, flags));
+    r.ok(bus::UnixFd {fd.get()});
 }
 
 void DomainAdaptor::InterfaceAddresses(

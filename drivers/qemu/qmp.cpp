@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -32,10 +33,7 @@ constexpr auto kConnectRetry = 2ms;
 // it is wedged, in which case the stream is given up.
 constexpr auto kSendTimeout = 10s;
 
-std::string errnoText(int e)
-{
-    return std::generic_category().message(e);
-}
+std::string errnoText(int e) { return std::generic_category().message(e); }
 
 // Keeps huge timeouts (milliseconds::max()) from overflowing the clock.
 Clock::time_point deadlineAfter(std::chrono::milliseconds timeout)
@@ -80,14 +78,11 @@ private:
     size_t head_ = 0, scanned_ = 0;
 };
 
-bool blank(std::string_view line)
-{
-    return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
+bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 std::string commandLine(const std::string& cmd, json::Value args, int64_t id)
 {
-    json::Value msg = json::Object{{"execute", json::Value(cmd)}};
+    json::Value msg = json::Object {{"execute", json::Value(cmd)}};
     if (!args.isNull())
         msg.set("arguments", std::move(args));
     msg.set("id", id);
@@ -106,7 +101,7 @@ struct Pending {
 } // namespace
 
 struct Monitor::Impl {
-    Impl(EventLoop& l, int s, std::string p) : loop(l), sock(s), path(std::move(p)) {}
+    Impl(EventLoop& l, int s, std::string p) : loop(l), sock(s), path(std::move(p)) { }
 
     EventLoop& loop;
     const int sock; // read only by the loop callback (or connect before it)
@@ -129,7 +124,7 @@ struct Monitor::Impl {
     std::shared_ptr<const EventHandler> onEvent;
     std::shared_ptr<const CloseHandler> onClose;
     std::deque<QmpMessage> queued;
-    bool closeDue = false;  // the peer went away; the close handler has not run yet
+    bool closeDue = false; // the peer went away; the close handler has not run yet
     bool inHandler = false; // a handler runs on the loop thread now
     json::Value greeting;
 
@@ -181,8 +176,8 @@ struct Monitor::Impl {
     }
 
     // Writes one command with the next id and registers it as pending.
-    std::shared_ptr<Pending> writeCommand(const std::string& cmd, json::Value args, Clock::time_point deadline,
-                                          bool waited)
+    std::shared_ptr<Pending> writeCommand(
+        const std::string& cmd, json::Value args, Clock::time_point deadline, bool waited, int fd = -1)
     {
         std::lock_guard wlk(writeMu);
         if (!sockOpen)
@@ -198,7 +193,7 @@ struct Monitor::Impl {
             pending.emplace(id, p);
         }
         try {
-            writeLocked(commandLine(cmd, std::move(args), id), deadline);
+            writeLocked(commandLine(cmd, std::move(args), id), deadline, fd);
         } catch (...) {
             std::lock_guard lk(mu);
             pending.erase(id);
@@ -207,11 +202,20 @@ struct Monitor::Impl {
         return p;
     }
 
-    void writeLocked(const std::string& data, Clock::time_point deadline)
+    // `fd` (when >= 0) rides with the first byte that goes out: QEMU
+    // attaches a received descriptor to the command being read.
+    void writeLocked(const std::string& data, Clock::time_point deadline, int fd = -1)
     {
         size_t off = 0;
         while (off < data.size()) {
-            ssize_t n = ::send(sock, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n;
+            if (fd >= 0) {
+                n = sendWithFd(data.data() + off, data.size() - off, fd);
+                if (n > 0)
+                    fd = -1;
+            } else {
+                n = ::send(sock, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
             if (n >= 0) {
                 off += size_t(n);
                 continue;
@@ -228,9 +232,26 @@ struct Monitor::Impl {
                     ::shutdown(sock, SHUT_RDWR);
                 throw MonitorClosed("timed out writing to the QMP monitor");
             }
-            pollfd p{sock, POLLOUT, 0};
+            pollfd p {sock, POLLOUT, 0};
             ::poll(&p, 1, ms);
         }
+    }
+
+    ssize_t sendWithFd(const char* data, size_t len, int fd)
+    {
+        iovec iov {const_cast<char*>(data), len};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg {};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return ::sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
 
     void answer(QmpMessage& m)
@@ -387,7 +408,7 @@ struct Monitor::Impl {
             in.compact();
             if (in.partial() > kMaxLine)
                 throw MonitorClosed("QMP protocol error: line too long");
-            pollfd p{sock, POLLIN, 0};
+            pollfd p {sock, POLLIN, 0};
             int ms = pollMillis(deadline);
             if (ms == 0)
                 throw MonitorClosed("timed out waiting for QEMU on the QMP monitor " + path);
@@ -427,17 +448,14 @@ struct Monitor::Impl {
     }
 };
 
-Monitor::Monitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Monitor::Monitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { }
 
-Monitor::~Monitor()
-{
-    close();
-}
+Monitor::~Monitor() { close(); }
 
-std::shared_ptr<Monitor> Monitor::connect(EventLoop& loop, const std::string& path, std::chrono::milliseconds timeout,
-                                          const std::function<bool()>& alive)
+std::shared_ptr<Monitor> Monitor::connect(
+    EventLoop& loop, const std::string& path, std::chrono::milliseconds timeout, const std::function<bool()>& alive)
 {
-    sockaddr_un addr{};
+    sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     if (path.size() >= sizeof addr.sun_path)
         throw MonitorClosed("QMP socket path is too long: " + path);
@@ -499,10 +517,15 @@ void Monitor::setHandlers(EventHandler onEvent, CloseHandler onClose)
 
 json::Value Monitor::execute(const std::string& cmd, json::Value args, std::chrono::milliseconds timeout)
 {
+    return executeWithFd(cmd, std::move(args), -1, timeout);
+}
+
+json::Value Monitor::executeWithFd(const std::string& cmd, json::Value args, int fd, std::chrono::milliseconds timeout)
+{
     if (impl_->loop.onLoopThread())
         throw std::logic_error("QMP execute() on the event loop thread would wait for itself");
     auto deadline = deadlineAfter(timeout);
-    auto p = impl_->writeCommand(cmd, std::move(args), deadline, true);
+    auto p = impl_->writeCommand(cmd, std::move(args), deadline, true, fd);
     std::unique_lock lk(impl_->mu);
     if (!p->cv.wait_until(lk, deadline, [&] { return p->done; })) {
         // The monitor stays usable: the late answer, when it comes, finds

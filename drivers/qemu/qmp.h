@@ -29,10 +29,10 @@ struct MonitorClosed : std::runtime_error {
 // What one line from QEMU is (pure parsing, unit-tested on its own).
 struct QmpMessage {
     enum class Type { Greeting, Return, Error, Event } type;
-    json::Value id;        // the "id" a Return/Error echoes, null if none
-    json::Value body;      // Return: "return"; Error: the "error" object;
-                           // Event: "data" (null if absent); Greeting: "QMP"
-    std::string event;     // Event name
+    json::Value id; // the "id" a Return/Error echoes, null if none
+    json::Value body; // Return: "return"; Error: the "error" object;
+                      // Event: "data" (null if absent); Greeting: "QMP"
+    std::string event; // Event name
     int64_t seconds = 0, microseconds = 0; // Event timestamp
 };
 // Throws json::ParseError on anything that is not one of the four shapes.
@@ -48,8 +48,8 @@ public:
     // exec), reads the greeting and negotiates capabilities
     // (qmp_capabilities). Throws MonitorClosed when the process dies or the
     // time runs out, QmpError when QEMU refuses.
-    static std::shared_ptr<Monitor> connect(EventLoop& loop, const std::string& path,
-                                            std::chrono::milliseconds timeout, const std::function<bool()>& alive);
+    static std::shared_ptr<Monitor> connect(EventLoop& loop, const std::string& path, std::chrono::milliseconds timeout,
+        const std::function<bool()>& alive);
 
     ~Monitor();
 
@@ -62,8 +62,13 @@ public:
     // Sends {"execute": cmd, "arguments": args, "id": N} and waits for the
     // matching answer. Returns "return"'s value; throws QmpError or
     // MonitorClosed. Never call it on the loop thread.
-    json::Value execute(const std::string& cmd, json::Value args = {},
-                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    json::Value execute(
+        const std::string& cmd, json::Value args = {}, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    // As execute(), with `fd` passed along (SCM_RIGHTS) in the same write:
+    // "getfd" and "add-fd" take the descriptor that comes with the command.
+    // The caller keeps its own fd.
+    json::Value executeWithFd(
+        const std::string& cmd, json::Value args, int fd, std::chrono::milliseconds timeout = std::chrono::seconds(30));
     // Sends without waiting (for commands whose answer does not matter,
     // e.g. "quit" racing the exit). Throws MonitorClosed when closed.
     void send(const std::string& cmd, json::Value args = {});

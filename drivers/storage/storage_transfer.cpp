@@ -76,15 +76,6 @@ std::vector<std::pair<uint64_t, uint64_t>> dataExtents(int fd, uint64_t from, ui
     return out;
 }
 
-struct Fd {
-    int fd;
-    ~Fd()
-    {
-        if (fd >= 0)
-            ::close(fd);
-    }
-};
-
 } // namespace
 
 void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offset, uint64_t length, uint32_t flags)
@@ -107,8 +98,8 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
         throw err::invalidArg("upload of " + std::to_string(want) + " bytes at offset " + std::to_string(offset)
             + " would write past the capacity of volume '" + vol.name + "' (" + std::to_string(limit) + " bytes)");
     uint64_t end = (length || inFile) ? offset + want : limit;
-    Fd out {::open(vol.targetPath.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC)};
-    if (out.fd < 0)
+    UniqueFd out {::open(vol.targetPath.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC)};
+    if (out.get() < 0)
         throw systemError(ErrDomain::Storage, "cannot open volume '" + vol.targetPath + "'", errno);
     bool sparse = flags & kSparse;
     bool outFile = vol.type != "block";
@@ -116,10 +107,10 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
     std::vector<unsigned char> buf(kChunk);
     ProgressThrottle report(progress_, key, "upload");
     auto punch = [&](uint64_t at, uint64_t n) {
-        if (n && ::fallocate(out.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(at), off_t(n)) != 0) {
+        if (n && ::fallocate(out.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(at), off_t(n)) != 0) {
             std::memset(buf.data(), 0, buf.size()); // no holes here: write the zeros
             for (uint64_t o = 0; o < n; o += kChunk)
-                writeAllAt(out.fd, buf.data(), size_t(std::min<uint64_t>(kChunk, n - o)), at + o, what);
+                writeAllAt(out.get(), buf.data(), size_t(std::min<uint64_t>(kChunk, n - o)), at + o, what);
         }
     };
     uint64_t pos = offset;
@@ -132,7 +123,7 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
                 ssize_t r = readSome(in, buf.data(), size_t(std::min<uint64_t>(kChunk, e - o)), o);
                 if (r <= 0)
                     throw systemError(ErrDomain::Storage, "cannot read the upload fd", r < 0 ? errno : EIO);
-                writeAllAt(out.fd, buf.data(), size_t(r), offset + (o - base), what);
+                writeAllAt(out.get(), buf.data(), size_t(r), offset + (o - base), what);
                 o += uint64_t(r);
                 report(o - base, want);
             }
@@ -151,7 +142,7 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
             if (sparse && outFile && allZero(buf.data(), size_t(r)))
                 punch(pos, uint64_t(r));
             else
-                writeAllAt(out.fd, buf.data(), size_t(r), pos, what);
+                writeAllAt(out.get(), buf.data(), size_t(r), pos, what);
             pos += uint64_t(r);
             report(pos - offset, std::max(end, pos) - offset);
         }
@@ -166,10 +157,10 @@ void HostStorageDriver::volUpload(const std::string& key, int in, uint64_t offse
     }
     if (outFile) {
         struct stat ost { };
-        if (::fstat(out.fd, &ost) == 0 && uint64_t(ost.st_size) < pos && ::ftruncate(out.fd, off_t(pos)) != 0)
+        if (::fstat(out.get(), &ost) == 0 && uint64_t(ost.st_size) < pos && ::ftruncate(out.get(), off_t(pos)) != 0)
             throw systemError(ErrDomain::Storage, "cannot extend " + what, errno);
     }
-    if (::fsync(out.fd) != 0 && errno != EINVAL)
+    if (::fsync(out.get()) != 0 && errno != EINVAL)
         throw systemError(ErrDomain::Storage, "cannot sync " + what, errno);
     report(pos - offset, pos - offset);
     job->backend.refreshVol(job->pool, job->vol);
@@ -187,8 +178,8 @@ void HostStorageDriver::volDownload(const std::string& key, int out, uint64_t of
     }
     job->backend.refreshVol(job->pool, job->vol);
     const auto& vol = job->vol;
-    Fd in {::open(vol.targetPath.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
-    if (in.fd < 0)
+    UniqueFd in {::open(vol.targetPath.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+    if (in.get() < 0)
         throw systemError(ErrDomain::Storage, "cannot open volume '" + vol.targetPath + "'", errno);
     uint64_t size = vol.physical;
     if (offset > size)
@@ -204,7 +195,7 @@ void HostStorageDriver::volDownload(const std::string& key, int out, uint64_t of
     ProgressThrottle report(progress_, key, "download");
     auto copy = [&](uint64_t from, uint64_t to) {
         for (uint64_t o = from; o < to;) {
-            ssize_t r = readSome(in.fd, buf.data(), size_t(std::min<uint64_t>(kChunk, to - o)), o);
+            ssize_t r = readSome(in.get(), buf.data(), size_t(std::min<uint64_t>(kChunk, to - o)), o);
             if (r <= 0)
                 throw systemError(
                     ErrDomain::Storage, "cannot read volume '" + vol.targetPath + "'", r < 0 ? errno : EIO);
@@ -215,7 +206,7 @@ void HostStorageDriver::volDownload(const std::string& key, int out, uint64_t of
     };
     if ((flags & kSparse) && outFile && vol.type != "block") {
         // Holes are skipped in the output file, which ends at the right size.
-        for (auto [s, e] : dataExtents(in.fd, offset, end))
+        for (auto [s, e] : dataExtents(in.get(), offset, end))
             copy(s, e);
         if (::ftruncate(out, off_t(outBase + (end - offset))) != 0)
             throw systemError(ErrDomain::Storage, "cannot size " + what, errno);

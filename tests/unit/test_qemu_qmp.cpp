@@ -107,13 +107,12 @@ TEST(QmpMessage, Event)
 
 TEST(QmpMessage, MalformedShapes)
 {
-    for (const char* line : {
-             "", "garbage", "[]", "42", "\"return\"", "null", "{}", R"({"id": 1})", R"({"QMP": 1})",
+    for (const char* line : {"", "garbage", "[]", "42", "\"return\"", "null", "{}", R"({"id": 1})", R"({"QMP": 1})",
              R"({"QMP": {}, "return": {}})", R"({"return": 1, "error": {"class": "a", "desc": "b"}})",
              R"({"error": "bad"})", R"({"error": {"class": "GenericError"}})", R"({"error": {"desc": "x"}})",
-             R"({"error": {"class": 1, "desc": "x"}})", R"({"error": {"class": "a", "desc": null}})",
-             R"({"event": 5})", R"({"event": "X", "data": [1]})", R"({"event": "X", "data": "s"})",
-             R"({"event": "X", "timestamp": 5})", R"({"event": "X", "timestamp": {"seconds": 1}})",
+             R"({"error": {"class": 1, "desc": "x"}})", R"({"error": {"class": "a", "desc": null}})", R"({"event": 5})",
+             R"({"event": "X", "data": [1]})", R"({"event": "X", "data": "s"})", R"({"event": "X", "timestamp": 5})",
+             R"({"event": "X", "timestamp": {"seconds": 1}})",
              R"({"event": "X", "timestamp": {"seconds": "1", "microseconds": 2}})",
              R"({"event": "X", "timestamp": {"seconds": 1.5, "microseconds": 2}})", R"({"return": {}} x)",
              R"({"return": {})"})
@@ -137,8 +136,8 @@ TEST(QmpEventLoop, RemoveWaitsForARunningCallback)
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
     std::promise<void> started;
-    std::atomic<bool> finished{false};
-    std::atomic<int> calls{0};
+    std::atomic<bool> finished {false};
+    std::atomic<int> calls {0};
     int h = loop.add(fds[0], [&](uint32_t) {
         if (calls++ == 0)
             started.set_value();
@@ -161,7 +160,7 @@ TEST(QmpEventLoop, RemoveFromItsOwnCallback)
     EventLoop loop;
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
-    std::atomic<int> calls{0};
+    std::atomic<int> calls {0};
     std::promise<void> done;
     int h = 0;
     std::mutex hmu;
@@ -188,7 +187,7 @@ TEST(QmpMonitor, ConnectsNegotiatesAndExecutes)
 {
     Server srv([](Server& s, const Value& cmd) {
         if (cmd.str("execute") == "query-status")
-            s.reply(cmd, Object{{"status", Value("running")}, {"running", Value(true)}});
+            s.reply(cmd, Object {{"status", Value("running")}, {"running", Value(true)}});
         else
             s.reply(cmd, cmd.find("arguments") ? *cmd.find("arguments") : Value());
     });
@@ -217,7 +216,7 @@ TEST(QmpMonitor, ErrorsCarryClassAndDesc)
     EventLoop loop;
     auto mon = connectTo(loop, srv);
     try {
-        mon->execute("device_del", Object{{"id", Value("x")}});
+        mon->execute("device_del", Object {{"id", Value("x")}});
         FAIL() << "no QmpError";
     } catch (const QmpError& e) {
         EXPECT_EQ(e.cls, "DeviceNotFound");
@@ -230,14 +229,14 @@ TEST(QmpMonitor, ErrorsCarryClassAndDesc)
 TEST(QmpMonitor, EventsBeforeHandlersAreQueuedInOrder)
 {
     Server srv([](Server& s, const Value& cmd) {
-        s.event("SECOND", Object{{"n", Value(2)}});
-        s.reply(cmd, Object{});
-        s.event("THIRD", Object{});
+        s.event("SECOND", Object {{"n", Value(2)}});
+        s.reply(cmd, Object {});
+        s.event("THIRD", Object {});
     });
     srv.listen();
     EventLoop loop;
     auto mon = connectTo(loop, srv);
-    srv.event("FIRST", Object{{"n", Value(1)}}, 1234);
+    srv.event("FIRST", Object {{"n", Value(1)}}, 1234);
     mon->execute("cont");
     Recorder rec;
     rec.set(*mon);
@@ -259,8 +258,8 @@ TEST(QmpMonitor, EventsBeforeHandlersAreQueuedInOrder)
 TEST(QmpMonitor, EventInTheSameReadAsTheCapabilitiesAnswer)
 {
     // The greeting, the answer and an event all arrive at once.
-    std::string greeting = std::string(fakeqmp::kGreeting) + "\n" +
-                           json::serialize(Server::eventValue("EARLY", Object{})) + "\n";
+    std::string greeting
+        = std::string(fakeqmp::kGreeting) + "\n" + json::serialize(Server::eventValue("EARLY", Object {})) + "\n";
     Server srv(nullptr, greeting);
     srv.listen();
     EventLoop loop;
@@ -281,7 +280,7 @@ TEST(QmpMonitor, OutOfOrderReplies)
             return;
         // Newest first, each answer naming its command.
         for (auto it = held.rbegin(); it != held.rend(); ++it)
-            s.reply(*it, Object{{"for", Value(it->str("execute"))}});
+            s.reply(*it, Object {{"for", Value(it->str("execute"))}});
         held.clear();
     });
     srv.listen();
@@ -297,10 +296,10 @@ TEST(QmpMonitor, OutOfOrderReplies)
 TEST(QmpMonitor, PartialLinesAndSeveralMessagesPerWrite)
 {
     Server srv([](Server& s, const Value& cmd) {
-        std::string line = json::serialize(Value(Object{{"return", Value(Object{{"ok", Value(true)}})},
-                                                        {"id", Server::idOf(cmd)}})) +
-                           "\r\n";
-        std::string ev = json::serialize(Server::eventValue("E", Object{})) + "\n";
+        std::string line = json::serialize(Value(
+                               Object {{"return", Value(Object {{"ok", Value(true)}})}, {"id", Server::idOf(cmd)}}))
+            + "\r\n";
+        std::string ev = json::serialize(Server::eventValue("E", Object {})) + "\n";
         std::string all = ev + line.substr(0, 7);
         s.write(all);
         for (char c : line.substr(7)) {
@@ -343,7 +342,7 @@ TEST(QmpMonitor, CloseBeforeHandlersAreSetStillReportsIt)
     srv.listen();
     EventLoop loop;
     auto mon = connectTo(loop, srv);
-    srv.event("LAST", Object{});
+    srv.event("LAST", Object {});
     srv.hangup();
     for (int i = 0; i < 1000 && !mon->closed(); ++i)
         std::this_thread::sleep_for(1ms);
@@ -365,8 +364,8 @@ TEST(QmpMonitor, TimeoutDoesNotCloseTheMonitor)
             return;
         }
         if (!stalled.isNull()) // the late answer first: it must be dropped
-            s.reply(stalled, Object{{"late", Value(true)}});
-        s.reply(cmd, Object{{"late", Value(false)}});
+            s.reply(stalled, Object {{"late", Value(true)}});
+        s.reply(cmd, Object {{"late", Value(false)}});
     });
     srv.listen();
     EventLoop loop;
@@ -397,7 +396,7 @@ TEST(QmpMonitor, ErrorsWithoutIdGoToTheOldestCommand)
             noId("for hang"); // the timed-out command's answer: dropped
             noId("for bad");
         } else {
-            s.reply(cmd, Object{});
+            s.reply(cmd, Object {});
         }
     });
     srv.listen();
@@ -419,12 +418,12 @@ TEST(QmpMonitor, ConcurrentExecutes)
     srv.listen();
     EventLoop loop;
     auto mon = connectTo(loop, srv);
-    std::atomic<int> good{0};
+    std::atomic<int> good {0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 200; ++i) {
-                Value args = Object{{"thread", Value(t)}, {"i", Value(i)}};
+                Value args = Object {{"thread", Value(t)}, {"i", Value(i)}};
                 if (mon->execute("echo", args) == args)
                     ++good;
             }
@@ -498,15 +497,15 @@ TEST(QmpMonitor, EventHandlerMayClose)
     EventLoop loop;
     auto mon = connectTo(loop, srv);
     std::promise<void> eventSeen;
-    std::atomic<int> closes{0};
+    std::atomic<int> closes {0};
     mon->setHandlers(
         [&](const QmpMessage&) {
             mon->close(); // on the loop thread: must not wait for itself
             eventSeen.set_value();
         },
         [&] { ++closes; });
-    srv.event("BYE", Object{});
-    srv.event("NEVER", Object{}); // same read: dropped by the close
+    srv.event("BYE", Object {});
+    srv.event("NEVER", Object {}); // same read: dropped by the close
     ASSERT_EQ(eventSeen.get_future().wait_for(5s), std::future_status::ready);
     EXPECT_TRUE(mon->closed());
     EXPECT_TRUE(srv.waitForHangup());
@@ -559,7 +558,7 @@ TEST(QmpMonitor, SendDoesNotWait)
     srv.listen();
     EventLoop loop;
     auto mon = connectTo(loop, srv);
-    mon->send("quit", Object{{"force", Value(true)}});
+    mon->send("quit", Object {{"force", Value(true)}});
     ASSERT_TRUE(srv.waitForCommands(2));
     EXPECT_EQ(srv.commands()[1].str("execute"), "quit");
     EXPECT_TRUE(srv.commands()[1].find("arguments")->boolean("force"));
@@ -653,6 +652,19 @@ TEST(QmpRealQemu, QueryAndQuit)
     Value status = mon->execute("query-status");
     EXPECT_TRUE(status.find("status")->isString()) << json::serialize(status);
     EXPECT_THROW(mon->execute("no-such-command"), QmpError);
+    // A descriptor passed with getfd is QEMU's under that name: closefd
+    // knows it once, and never a name that was not passed.
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    mon->executeWithFd("getfd", Value(Object {{"fdname", Value("passed")}}), p[1]);
+    ::close(p[1]);
+    EXPECT_THROW(mon->execute("closefd", Value(Object {{"fdname", Value("never")}})), QmpError);
+    mon->execute("closefd", Value(Object {{"fdname", Value("passed")}}));
+    EXPECT_THROW(mon->execute("closefd", Value(Object {{"fdname", Value("passed")}})), QmpError);
+    // With every writer closed (ours and QEMU's copy), the pipe reads EOF.
+    char c;
+    EXPECT_EQ(::read(p[0], &c, 1), 0);
+    ::close(p[0]);
     try {
         mon->execute("quit");
     } catch (const MonitorClosed&) {
