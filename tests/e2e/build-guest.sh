@@ -227,14 +227,45 @@ echo @MARKER@
 # /etc/udhcpc.sh), virtbus.renew=N renews the lease every N s,
 # virtbus.probe=HOST:PORT sends an HTTP GET there every second and prints
 # the reply (or that it failed).
-net= renew= probe=
+#
+# virtbus.counter=1 prints VIRTBUS-GUEST-COUNT N every second (N lives in
+# guest memory: a restored or reverted guest goes on from its saved N);
+# virtbus.scribble=DEV also writes "VIRTBUS-COUNT N" to the start of
+# /dev/DEV each time; virtbus.watch=1 prints VIRTBUS-GUEST-DEV-ADD/-DEL NAME
+# when a block or network device appears or goes (hotplug);
+# virtbus.shell=1 runs a shell on ttyS0 (commands typed into the serial
+# console run; their output comes back on it) and prints each line typed
+# on the keyboard (tty1) as VIRTBUS-GUEST-KEY LINE.
+net= renew= probe= counter= scribble= watch= shell=
 for arg in $(cat /proc/cmdline); do
     case $arg in
     virtbus.net=dhcp) net=1 ;;
     virtbus.renew=*) renew=${arg#virtbus.renew=} ;;
     virtbus.probe=*) probe=${arg#virtbus.probe=} ;;
+    virtbus.counter=1) counter=1 ;;
+    virtbus.scribble=*) scribble=${arg#virtbus.scribble=} ;;
+    virtbus.watch=1) watch=1 ;;
+    virtbus.shell=1) shell=1 ;;
     esac
 done
+[ -n "$counter" ] && n=0 && while :; do
+    echo "VIRTBUS-GUEST-COUNT $n"
+    [ -n "$scribble" ] && printf 'VIRTBUS-COUNT %s\n' "$n" | dd of="/dev/$scribble" conv=notrunc,fsync 2>/dev/null
+    n=$((n + 1))
+    sleep 1
+done &
+devices() { ls /sys/block /sys/class/net 2>/dev/null | grep -v -e ':$' -e '^$' -e '^lo$' | sort; }
+[ -n "$watch" ] && old=$(devices) && while :; do
+    usleep 300000
+    new=$(devices)
+    for d in $new; do echo "$old" | grep -qx "$d" || echo "VIRTBUS-GUEST-DEV-ADD $d"; done
+    for d in $old; do echo "$new" | grep -qx "$d" || echo "VIRTBUS-GUEST-DEV-DEL $d"; done
+    old=$new
+done &
+if [ -n "$shell" ]; then
+    setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1' &
+    (while read -r line; do echo "VIRTBUS-GUEST-KEY $line"; done </dev/tty1) &
+fi
 if [ -n "$net" ]; then
     ip link set lo up
     udhcpc -f -i eth0 -s /etc/udhcpc.sh -t 20 -T 1 -A 1 >/dev/null 2>&1 &
