@@ -9,7 +9,7 @@
 #include "network/network_config.h"
 #include "network/network_host.h"
 #include "network/network_net.h"
-#include "test/test_events.h" // TreeEvents: header-only, shared with the test drivers
+#include "tree_events.h"
 #include "xml/domain_xml.h" // isValidUUID, normalizeUUID
 
 #include <random>
@@ -182,7 +182,7 @@ NetworkRef BridgeNetworkDriver::networkCreateXML(const std::string& xml)
     xml::NetworkDef def = xml::parseNetworkXML(xml);
     std::lock_guard ops(opsMu_);
     bool existed = false;
-    uint32_t before = testdrv::TreeEvents::kNew;
+    uint32_t before = TreeEvents::kNew;
     {
         std::lock_guard lock(mu_);
         if (auto it = byUuid_.find(def.uuid); it != byUuid_.end()) {
@@ -202,7 +202,7 @@ NetworkRef BridgeNetworkDriver::networkCreateXML(const std::string& xml)
     prepareDef(def, def.uuid);
     Runtime rt = startHost(def);
     NetworkRef ref {def.uuid, def.name};
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         if (existed) {
@@ -245,7 +245,7 @@ NetworkRef BridgeNetworkDriver::networkDefineXML(const std::string& xml)
     prepareDef(def, def.uuid);
     saveConfig(def);
     NetworkRef ref {def.uuid, def.name};
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         auto it = byUuid_.find(def.uuid);
@@ -284,7 +284,7 @@ void BridgeNetworkDriver::networkCreate(const std::string& uuid)
     }
     Runtime rt = startHost(def);
     std::string id = def.uuid;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(id);
@@ -315,7 +315,7 @@ void BridgeNetworkDriver::networkDestroy(const std::string& uuid)
     }
     stopHost(live, rt);
     removeStateFiles(live.name);
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(live.uuid);
@@ -352,7 +352,7 @@ void BridgeNetworkDriver::networkUndefine(const std::string& uuid)
     ::unlink(autostartPath(name).c_str());
     if (::unlink(configPath(name).c_str()) != 0 && errno != ENOENT)
         throw systemError(ErrDomain::Network, "cannot remove config file '" + configPath(name) + "'", errno);
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(id);
@@ -396,7 +396,7 @@ void BridgeNetworkDriver::networkSetAutostart(const std::string& uuid, bool auto
     } else if (::unlink(link.c_str()) != 0 && errno != ENOENT) {
         throw systemError(ErrDomain::Network, "Failed to delete symlink '" + link + "'", errno);
     }
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(id);

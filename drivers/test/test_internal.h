@@ -4,7 +4,7 @@
 #pragma once
 
 #include "test/test_driver.h"
-#include "test/test_events.h"
+#include "tree_events.h"
 #include "xml/domain_xml.h"
 #include "xml/snapshot_xml.h"
 

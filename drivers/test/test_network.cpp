@@ -6,7 +6,7 @@
 // matters to later persistent-config updates; we keep it for that.
 #include "test/test_network.h"
 
-#include "test/test_events.h"
+#include "tree_events.h"
 #include "xml/domain_xml.h" // isValidUUID, normalizeUUID
 #include "xml/network_xml.h"
 
@@ -234,11 +234,11 @@ NetworkRef TestNetworkDriver::networkCreateXML(const std::string& xml)
 {
     xml::NetworkDef def = xml::parseNetworkXML(xml);
     NetworkRef ref;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         auto old = byUuid_.find(def.uuid);
-        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
+        uint32_t before = old == byUuid_.end() ? TreeEvents::kNew : old->second->shown();
         Net& n = assign(std::move(def), true, true);
         n.active = true;
         ref = n.ref();
@@ -254,11 +254,11 @@ NetworkRef TestNetworkDriver::networkDefineXML(const std::string& xml)
 {
     xml::NetworkDef def = xml::parseNetworkXML(xml);
     NetworkRef ref;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         auto old = byUuid_.find(def.uuid);
-        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
+        uint32_t before = old == byUuid_.end() ? TreeEvents::kNew : old->second->shown();
         Net& n = assign(std::move(def), false, false);
         ref = n.ref();
         tree.addedOrFlipped(ObjectType::Network, ref.uuid, before, n.shown());
@@ -271,7 +271,7 @@ NetworkRef TestNetworkDriver::networkDefineXML(const std::string& xml)
 void TestNetworkDriver::networkCreate(const std::string& uuid)
 {
     std::string id;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(uuid);
@@ -289,7 +289,7 @@ void TestNetworkDriver::networkCreate(const std::string& uuid)
 void TestNetworkDriver::networkDestroy(const std::string& uuid)
 {
     std::string id;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(uuid);
@@ -312,7 +312,7 @@ void TestNetworkDriver::networkDestroy(const std::string& uuid)
 void TestNetworkDriver::networkUndefine(const std::string& uuid)
 {
     std::string id;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(uuid);
@@ -332,7 +332,7 @@ void TestNetworkDriver::networkSetAutostart(const std::string& uuid, bool autost
 {
     // testNetworkSetAutostart accepts transient networks too and emits no
     // lifecycle event.
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Net& n = byUuid(uuid);

@@ -144,7 +144,7 @@ void TestStorageDriver::setDef(Pool& p, xml::StoragePoolDef&& def)
         dirByTarget_[p.def.targetPath] = &p;
 }
 
-void TestStorageDriver::volumesShown(const Pool& p, bool shown, testdrv::TreeEvents& tree)
+void TestStorageDriver::volumesShown(const Pool& p, bool shown, TreeEvents& tree)
 {
     for (const auto& [name, v] : p.vols) {
         if (shown)
@@ -242,11 +242,11 @@ PoolRef TestStorageDriver::poolCreateXML(const std::string& xml, uint32_t flags)
     checkFlags(flags, 0, "testStoragePoolCreateXML");
     xml::StoragePoolDef def = xml::parseStoragePoolXML(xml);
     PoolRef ref;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         auto old = byUuid_.find(def.uuid);
-        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
+        uint32_t before = old == byUuid_.end() ? TreeEvents::kNew : old->second->shown();
         Pool& p = addPool(std::move(def), true);
         // libvirt's test driver also fakes a vHBA node device (scsi_host12)
         // for a pool with an fc_host adapter, and removes it on Destroy.
@@ -273,11 +273,11 @@ PoolRef TestStorageDriver::poolDefineXML(const std::string& xml, uint32_t flags)
         = xml::parseStoragePoolXML(xml, (flags & kDefineValidate) ? unsigned(xml::STORAGE_POOL_PARSE_VALIDATE) : 0u);
     setDefaults(def);
     PoolRef ref;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         auto old = byUuid_.find(def.uuid);
-        uint32_t before = old == byUuid_.end() ? testdrv::TreeEvents::kNew : old->second->shown();
+        uint32_t before = old == byUuid_.end() ? TreeEvents::kNew : old->second->shown();
         Pool& p = addPool(std::move(def), false);
         // As libvirt's test driver does, this resets the sizes of the
         // definition in force, even a running pool's with volumes in it.
@@ -308,7 +308,7 @@ void TestStorageDriver::poolBuild(const std::string& uuid, uint32_t flags)
 void TestStorageDriver::poolCreate(const std::string& uuid, uint32_t flags)
 {
     std::string id;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Pool& p = poolByUuid(uuid);
@@ -341,7 +341,7 @@ void TestStorageDriver::poolDelete(const std::string& uuid, uint32_t flags)
 void TestStorageDriver::poolDestroy(const std::string& uuid)
 {
     std::string id;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Pool& p = poolByUuid(uuid);
@@ -366,7 +366,7 @@ void TestStorageDriver::poolDestroy(const std::string& uuid)
 void TestStorageDriver::poolUndefine(const std::string& uuid)
 {
     std::string id;
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Pool& p = poolByUuid(uuid);
@@ -396,7 +396,7 @@ void TestStorageDriver::poolRefresh(const std::string& uuid, uint32_t flags)
 
 void TestStorageDriver::poolSetAutostart(const std::string& uuid, bool autostart)
 {
-    testdrv::TreeEvents tree;
+    TreeEvents tree;
     {
         std::lock_guard lock(mu_);
         Pool& p = poolByUuid(uuid);

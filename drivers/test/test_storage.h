@@ -25,9 +25,7 @@ namespace virtbus {
 namespace xml {
 struct StoragePoolDef;
 }
-namespace testdrv {
 class TreeEvents;
-}
 
 class TestStorageDriver : public StorageDriver {
 public:
@@ -95,7 +93,7 @@ private:
     void setDef(Pool& p, xml::StoragePoolDef&& def);
     // Volumes are objects only while their pool runs: when a pool starts
     // they appear, when it stops they go.
-    static void volumesShown(const Pool& p, bool shown, testdrv::TreeEvents& tree);
+    static void volumesShown(const Pool& p, bool shown, TreeEvents& tree);
     // Names the volume after the pool, checks space and key, and adds it.
     VolRef addVol(Pool& p, std::unique_ptr<Vol> v);
 

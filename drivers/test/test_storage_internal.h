@@ -2,7 +2,7 @@
 // records and libvirt's constants. Not part of any driver's API.
 #pragma once
 
-#include "test/test_events.h"
+#include "tree_events.h"
 #include "test/test_storage.h"
 #include "xml/storage_pool_xml.h"
 #include "xml/storage_vol_xml.h"

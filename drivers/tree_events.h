@@ -1,5 +1,5 @@
-// Object-tree notifications of the test drivers (InterfacesAdded/Removed
-// and PropertiesChanged), gathered while a driver's lock is held and
+// Object-tree notifications (InterfacesAdded/Removed and
+// PropertiesChanged) of a driver, gathered while a driver's lock is held and
 // delivered once it is released: the service answers them by reading the
 // object back through the driver, which takes the lock again.
 #pragma once
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace virtbus::testdrv {
+namespace virtbus {
 
 class TreeEvents {
 public:
@@ -73,4 +73,4 @@ private:
     std::vector<Entry> list_;
 };
 
-} // namespace virtbus::testdrv
+} // namespace virtbus
