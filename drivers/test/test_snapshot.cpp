@@ -3,11 +3,12 @@
 // libvirt 9.0's test driver emits.
 #include "test/test_internal.h"
 
+#include "snapshot_rules.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <ctime>
-#include <functional>
 
 namespace virtbus {
 
@@ -15,25 +16,7 @@ using namespace testdrv;
 
 namespace {
 
-// virDomainSnapshotCreateFlags.
-constexpr uint32_t kRedefine = 1, kCurrent = 2, kNoMetadata = 4, kHalt = 8, kQuiesce = 64, kAtomic = 128,
-                   kLive = 256, kValidate = 512;
-// virDomainSnapshotListFlags (ROOTS and DESCENDANTS share bit 0).
-constexpr uint32_t kListRootsOrDescendants = 1, kListMetadata = 2, kListLeaves = 4, kListNoLeaves = 8,
-                   kListNoMetadata = 16, kListInactive = 32, kListActive = 64, kListDiskOnly = 128,
-                   kListInternal = 256, kListExternal = 512, kListTopological = 1024;
-constexpr uint32_t kListAll = 2047;
-// virDomainSnapshotDeleteFlags.
-constexpr uint32_t kDeleteChildren = 1, kDeleteChildrenOnly = 4;
-// virDomainSnapshotRevertFlags.
-constexpr uint32_t kRevertRunning = 1, kRevertPaused = 2, kRevertForce = 4;
-
-const char* stateName(int state)
-{
-    constexpr const char* kNames[] = {"nostate", "running", "blocked", "paused",
-                                      "shutdown", "shutoff", "crashed", "pmsuspended"};
-    return state >= 0 && state < 8 ? kNames[state] : "nostate";
-}
+using namespace snapshot;
 
 void checkSnapshotName(const std::string& name)
 {
@@ -41,18 +24,6 @@ void checkSnapshotName(const std::string& name)
     for (unsigned char c : name)
         if (c < 0x20 || c == 0x7f)
             throw err::xml("invalid snapshot name: control characters are not allowed");
-}
-
-VirtError noSuchSnapshot(const std::string& name)
-{
-    return err::noSnapshot("no domain snapshot with matching name '" + name + "'");
-}
-
-bool isExternal(const xml::SnapshotDef& def)
-{
-    return def.memorySnapshot == "external" ||
-           std::any_of(def.disks.begin(), def.disks.end(),
-                       [](const xml::SnapshotDiskDef& d) { return d.snapshot == "external"; });
 }
 
 // virDomainSnapshotAlignDisks for the test driver: every disk of the
@@ -96,11 +67,7 @@ void alignDisksExternal(xml::SnapshotDef& snap, const xml::DomainDef& dom)
             if (d.type != "file" || ::stat(d.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
                 throw err::configUnsupported("source for disk '" + d.targetDev +
                                              "' is not a regular file; refusing to generate external snapshot name");
-            std::string base = d.path;
-            size_t dot = base.rfind('.');
-            if (dot != std::string::npos && base.find('/', dot) == std::string::npos)
-                base.resize(dot);
-            sd.sourceFile = base + "." + snap.name;
+            sd.sourceFile = defaultOverlayName(d.path, snap.name);
         }
         disks.push_back(std::move(sd));
     }
@@ -111,84 +78,12 @@ void alignDisksExternal(xml::SnapshotDef& snap, const xml::DomainDef& dom)
     snap.hasDisks = true;
 }
 
-// Snapshots in listing order: by name, or parents before children.
-std::vector<const TestSnapshot*> ordered(const TestDomain& d, bool topological)
-{
-    std::vector<const TestSnapshot*> out;
-    if (!topological) {
-        for (const auto& [name, s] : d.snapshots)
-            out.push_back(&s);
-        return out;
-    }
-    std::function<void(const std::string&)> walk = [&](const std::string& parent) {
-        std::vector<const TestSnapshot*> kids;
-        for (const auto& [name, s] : d.snapshots)
-            if (s.def.parent == parent)
-                kids.push_back(&s);
-        std::sort(kids.begin(), kids.end(), [](const TestSnapshot* a, const TestSnapshot* b) { return a->seq < b->seq; });
-        for (const TestSnapshot* k : kids) {
-            out.push_back(k);
-            walk(k->def.name);
-        }
-    };
-    walk("");
-    return out;
-}
-
-bool isDescendant(const TestDomain& d, const TestSnapshot& s, const std::string& ancestor)
-{
-    std::string p = s.def.parent;
-    for (size_t guard = 0; !p.empty() && guard <= d.snapshots.size(); ++guard) {
-        if (p == ancestor)
-            return true;
-        auto it = d.snapshots.find(p);
-        if (it == d.snapshots.end())
-            break;
-        p = it->second.def.parent;
-    }
-    return false;
-}
-
-bool hasChildren(const TestDomain& d, const std::string& name)
-{
-    return std::any_of(d.snapshots.begin(), d.snapshots.end(),
-                       [&](const auto& e) { return e.second.def.parent == name; });
-}
-
-// virDomainSnapshotObjListGetNames's filters. `from` is "" for the whole
-// domain (bit 0 = ROOTS) or a snapshot (bit 0 = DESCENDANTS).
-std::vector<SnapshotRef> listSnapshots(const TestDomain& d, const std::string& from, uint32_t flags)
+// The filtered names as references.
+std::vector<SnapshotRef> refs(const TestDomain& d, const std::string& from, uint32_t flags)
 {
     std::vector<SnapshotRef> out;
-    if ((flags & (kListMetadata | kListNoMetadata)) == kListNoMetadata)
-        return out; // every snapshot here has metadata
-    bool bit0 = flags & kListRootsOrDescendants;
-    uint32_t leaves = flags & (kListLeaves | kListNoLeaves);
-    uint32_t states = flags & (kListInactive | kListActive | kListDiskOnly);
-    uint32_t location = flags & (kListInternal | kListExternal);
-    for (const TestSnapshot* s : ordered(d, flags & kListTopological)) {
-        const auto& def = s->def;
-        bool inScope = from.empty() ? (!bit0 || def.parent.empty())
-                                    : (bit0 ? isDescendant(d, *s, from) : def.parent == from);
-        if (!inScope)
-            continue;
-        if (leaves == kListLeaves && hasChildren(d, def.name))
-            continue;
-        if (leaves == kListNoLeaves && !hasChildren(d, def.name))
-            continue;
-        if (states) {
-            bool inactive = def.state == "shutoff", diskOnly = def.state == "disk-snapshot";
-            bool ok = ((states & kListInactive) && inactive) || ((states & kListDiskOnly) && diskOnly) ||
-                      ((states & kListActive) && !inactive && !diskOnly);
-            if (!ok)
-                continue;
-        }
-        if (location && location != (kListInternal | kListExternal)) {
-            if ((location == kListExternal) != isExternal(def))
-                continue;
-        }
-        out.push_back({d.uuid(), def.name});
-    }
+    for (auto& name : list(d.snapshots, from, flags))
+        out.push_back({d.uuid(), std::move(name)});
     return out;
 }
 
@@ -196,12 +91,7 @@ std::vector<SnapshotRef> listSnapshots(const TestDomain& d, const std::string& f
 
 SnapshotRef TestDriver::domainSnapshotCreateXML(const std::string& uuid, const std::string& xml, uint32_t flags)
 {
-    if ((flags & kCurrent) && !(flags & kRedefine))
-        throw flagRequires("VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT", "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE");
-    if ((flags & kRedefine) && (flags & kNoMetadata))
-        throw flagsExclusive("VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE", "VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA");
-    if ((flags & kRedefine) && (flags & kHalt))
-        throw flagsExclusive("VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE", "VIR_DOMAIN_SNAPSHOT_CREATE_HALT");
+    checkCreateFlags(flags, ErrDomain::Test);
     checkFlags(flags, kRedefine | kCurrent | kHalt | kQuiesce | kAtomic | kLive | kValidate,
                "testDomainSnapshotCreateXML");
     bool redefine = flags & kRedefine;
@@ -228,13 +118,7 @@ SnapshotRef TestDriver::domainSnapshotCreateXML(const std::string& uuid, const s
                 throw testError(ErrCode::InternalError, "missing domain in snapshot");
             if (def.domain->uuid != d.uuid())
                 throw err::invalidArg("definition for snapshot " + def.name + " must use uuid " + d.uuid());
-            if (!def.parent.empty()) {
-                auto parent = d.snapshots.find(def.parent);
-                if (parent == d.snapshots.end())
-                    throw err::invalidArg("parent " + def.parent + " for moment " + def.name + " not found");
-                if (def.parent == def.name || isDescendant(d, parent->second, def.name))
-                    throw err::invalidArg("parent " + def.parent + " would create cycle to " + def.name);
-            }
+            checkRedefineParent(d.snapshots, def);
             if (!def.hasDisks)
                 alignDisksInternal(def, *def.domain);
             auto existing = d.snapshots.find(name);
@@ -278,7 +162,7 @@ std::vector<SnapshotRef> TestDriver::domainListSnapshots(const std::string& uuid
 {
     checkFlags(flags, kListAll, "testDomainListAllSnapshots");
     std::lock_guard lock(mu_);
-    return listSnapshots(dom(uuid), "", flags);
+    return refs(dom(uuid), "", flags);
 }
 
 std::vector<SnapshotRef> TestDriver::snapshotListChildren(const SnapshotRef& s, uint32_t flags)
@@ -289,7 +173,7 @@ std::vector<SnapshotRef> TestDriver::snapshotListChildren(const SnapshotRef& s, 
     const TestDomain& d = dom(s.domainUuid);
     if (!d.snapshots.count(s.name))
         throw noSuchSnapshot(s.name);
-    return listSnapshots(d, s.name, flags);
+    return refs(d, s.name, flags);
 }
 
 SnapshotRef TestDriver::domainSnapshotLookupByName(const std::string& uuid, const std::string& name, uint32_t flags)
@@ -309,7 +193,7 @@ SnapshotRef TestDriver::domainSnapshotCurrent(const std::string& uuid, uint32_t 
     std::lock_guard lock(mu_);
     const TestDomain& d = dom(uuid);
     if (d.currentSnapshot.empty())
-        throw err::noSnapshot("the domain does not have a current snapshot");
+        throw noCurrent();
     return {d.uuid(), d.currentSnapshot};
 }
 
@@ -322,8 +206,7 @@ bool TestDriver::snapshotExists(const std::string& uuid, const std::string& name
 
 void TestDriver::snapshotDelete(const SnapshotRef& s, uint32_t flags)
 {
-    if ((flags & kDeleteChildren) && (flags & kDeleteChildrenOnly))
-        throw flagsExclusive("VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN", "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY");
+    checkDeleteFlags(flags, ErrDomain::Test);
     checkFlags(flags, kDeleteChildren | kDeleteChildrenOnly, "testDomainSnapshotDelete");
     checkNameLength(s.name, "snapshot name");
     Events ev;
@@ -333,29 +216,8 @@ void TestDriver::snapshotDelete(const SnapshotRef& s, uint32_t flags)
         auto it = d.snapshots.find(s.name);
         if (it == d.snapshots.end())
             throw noSuchSnapshot(s.name);
-        TestSnapshot& snap = it->second;
-        if (flags & (kDeleteChildren | kDeleteChildrenOnly)) {
-            std::vector<std::string> doomed;
-            for (const auto& [name, other] : d.snapshots)
-                if (isDescendant(d, other, s.name))
-                    doomed.push_back(name);
-            for (const auto& name : doomed) {
-                if (d.currentSnapshot == name)
-                    d.currentSnapshot = s.name;
-                d.snapshots.erase(name);
-                ev.tree.removed(ObjectType::DomainSnapshot, d.uuid(), name);
-            }
-        } else {
-            for (auto& [name, other] : d.snapshots)
-                if (other.def.parent == s.name)
-                    other.def.parent = snap.def.parent;
-        }
-        if (!(flags & kDeleteChildrenOnly)) {
-            if (d.currentSnapshot == s.name)
-                d.currentSnapshot = d.snapshots.count(snap.def.parent) ? snap.def.parent : "";
-            ev.tree.removed(ObjectType::DomainSnapshot, d.uuid(), it->first);
-            d.snapshots.erase(it);
-        }
+        for (const auto& name : removeMetadata(d.snapshots, d.currentSnapshot, s.name, flags))
+            ev.tree.removed(ObjectType::DomainSnapshot, d.uuid(), name);
     }
     flush(ev);
 }
@@ -370,7 +232,7 @@ SnapshotRef TestDriver::snapshotGetParent(const SnapshotRef& s, uint32_t flags)
     if (it == d.snapshots.end())
         throw noSuchSnapshot(s.name);
     if (it->second.def.parent.empty())
-        throw err::noSnapshot("snapshot '" + s.name + "' does not have a parent");
+        throw noParent(s.name);
     return {d.uuid(), it->second.def.parent};
 }
 
@@ -402,8 +264,7 @@ bool TestDriver::snapshotIsCurrent(const SnapshotRef& s, uint32_t flags)
 
 void TestDriver::snapshotRevert(const SnapshotRef& s, uint32_t flags)
 {
-    if ((flags & kRevertRunning) && (flags & kRevertPaused))
-        throw flagsExclusive("VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING", "VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED");
+    checkRevertFlags(flags, ErrDomain::Test);
     checkFlags(flags, kRevertRunning | kRevertPaused | kRevertForce, "testDomainRevertToSnapshot");
     checkNameLength(s.name, "snapshot name");
     Events ev;
