@@ -90,6 +90,7 @@ QemuDriver::QemuDriver(QemuConfig config) : cfg_(std::move(config))
         makeDirs(*dir, 0700, ErrDomain::Qemu);
     caps_ = std::make_unique<qemu::CapsCache>(loop_, cfg_.cacheDir);
     loadConfigs();
+    loadSnapshots();
     bgThread_ = std::thread([this] { backgroundLoop(); });
 }
 
@@ -525,15 +526,17 @@ DomainRef QemuDriver::domainDefineXML(const std::string& xmlText, uint32_t flags
 
 void QemuDriver::domainUndefine(const std::string& uuid, uint32_t flags)
 {
-    // MANAGED_SAVE 1, SNAPSHOTS_METADATA 2, NVRAM 4, KEEP_NVRAM 8,
-    // CHECKPOINTS_METADATA 16, TPM 32, KEEP_TPM 64: nothing of these exists
-    // yet for a QEMU guest here, so they have nothing to remove.
+    // MANAGED_SAVE 1, SNAPSHOTS_METADATA 2 (the snapshots' metadata goes
+    // with an inactive domain), NVRAM 4, KEEP_NVRAM 8, CHECKPOINTS_METADATA
+    // 16, TPM 32, KEEP_TPM 64: nothing of these others exists yet here.
     checkFlags(flags, 0x7F, "qemuDomainUndefineFlags");
     auto d = find(uuid);
     std::lock_guard job(d->job);
     std::lock_guard lock(mu_);
     if (!d->persistent)
         throw makeError(ErrCode::OperationInvalid, ErrDomain::Domain, "cannot undefine transient domain");
+    if (!d->active())
+        dropSnapshotsLocked(*d, flags);
     deleteConfig(d->name());
     d->autostart = false;
     emitLifecycle(*d, ev::Undefined, ev::UndefinedRemoved);
@@ -563,6 +566,8 @@ void QemuDriver::domainRename(const std::string& uuid, const std::string& name, 
         throw err::operationInvalid("cannot rename a transient domain");
     if (name == d->name())
         throw err::operationInvalid("cannot rename domain to its current name");
+    if (!d->snapshots.empty())
+        throw err::operationInvalid("cannot rename domain with snapshots");
     if (byNameLocked(name))
         throw makeError(ErrCode::OperationFailed, ErrDomain::Domain, "domain with name '" + name + "' already exists");
     std::string old = d->name();

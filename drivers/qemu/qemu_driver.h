@@ -33,6 +33,7 @@ namespace virtbus {
 
 namespace xml {
 struct DomainDef;
+struct SnapshotDef;
 }
 
 namespace qemu {
@@ -142,6 +143,36 @@ public:
     // (qemu_storage.cpp): the storage driver asks before it deletes,
     // wipes or shrinks a volume.
     bool pathInUse(const std::string& path);
+
+    // ---- snapshots (qemu_snapshot.cpp, qemu_snapshot_tree.cpp, qemu_snapshot_revert.cpp) ----
+    std::vector<SnapshotRef> domainListSnapshots(const std::string& uuid, uint32_t flags) override;
+    SnapshotRef domainSnapshotCreateXML(const std::string& uuid, const std::string& xml, uint32_t flags) override;
+    SnapshotRef domainSnapshotLookupByName(const std::string& uuid, const std::string& name, uint32_t flags) override;
+    SnapshotRef domainSnapshotCurrent(const std::string& uuid, uint32_t flags) override;
+    bool snapshotExists(const std::string& uuid, const std::string& name) override;
+    void snapshotDelete(const SnapshotRef& s, uint32_t flags) override;
+    SnapshotRef snapshotGetParent(const SnapshotRef& s, uint32_t flags) override;
+    std::string snapshotGetXMLDesc(const SnapshotRef& s, uint32_t flags) override;
+    bool snapshotIsCurrent(const SnapshotRef& s, uint32_t flags) override;
+    std::vector<SnapshotRef> snapshotListChildren(const SnapshotRef& s, uint32_t flags) override;
+    void snapshotRevert(const SnapshotRef& s, uint32_t flags) override;
+
+private:
+    std::string snapshotDir(const std::string& domain) const;
+    // mu_ held: (re)writes one snapshot's metadata file; removes one.
+    void saveSnapshotMeta(const qemu::QemuDomain& d, const std::string& name);
+    void deleteSnapshotMeta(const std::string& domain, const std::string& name);
+    // At construction, after the definitions: every domain's snapshots.
+    void loadSnapshots();
+    // Undefine of an inactive domain (mu_ held): refuses while it has
+    // snapshots unless SNAPSHOTS_METADATA, which removes their metadata.
+    std::vector<std::string> dropSnapshotsLocked(qemu::QemuDomain& d, uint32_t undefineFlags);
+    SnapshotRef redefineSnapshot(const std::shared_ptr<qemu::QemuDomain>& d, xml::SnapshotDef def, uint32_t flags);
+    // Kills the guest (job held) so that it stops with FROM_SNAPSHOT.
+    void stopForSnapshot(const std::shared_ptr<qemu::QemuDomain>& d);
+    void loadSnapshotLive(const std::shared_ptr<qemu::QemuDomain>& d, const xml::SnapshotDef& snap, bool paused);
+
+public:
 
 private:
     using Dom = qemu::QemuDomain;

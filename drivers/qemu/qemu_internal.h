@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "snapshot_rules.h"
 #include "xml/domain_xml.h"
 
 namespace virtbus::qemu {
@@ -56,6 +57,8 @@ enum : int { ShutoffUnknown = 0, ShutoffShutdown = 1, ShutoffDestroyed = 2, Shut
              ShutoffDaemon = 8 };
 enum : int { ShutdownUser = 1 };
 enum : int { CrashedPanicked = 1 };
+// ---- snapshots (qemu_snapshot*.cpp): the FROM_SNAPSHOT reasons ----
+enum : int { RunningFromSnapshot = 4, PausedFromSnapshot = 7, ShutoffFromSnapshot = 7 };
 
 struct QemuDomain {
     // The domain job: one operation at a time. Never taken on the loop
@@ -87,6 +90,11 @@ struct QemuDomain {
     // What was changed on the host for this run (<name>.host), from just
     // before QEMU starts until it is gone and the changes are undone.
     std::vector<HostChange> host;
+
+    // ---- snapshots (qemu_snapshot*.cpp), guarded by QemuDriver::mu_ ----
+    snapshot::Tree snapshots;
+    std::string currentSnapshot;
+    bool stopFromSnapshot = false; // a revert or HALT stops it: an exit now is FROM_SNAPSHOT
 
     bool active() const { return id >= 0; }
     const std::string& uuid() const { return def->uuid; }

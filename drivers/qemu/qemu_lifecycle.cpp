@@ -384,7 +384,10 @@ void QemuDriver::processExited(const DomPtr& d)
     if (!d->active())
         return;
     int detail, reason;
-    if (d->beingDestroyed) {
+    if (d->stopFromSnapshot) {
+        detail = ev::StoppedFromSnapshot;
+        reason = qemu::ShutoffFromSnapshot;
+    } else if (d->beingDestroyed) {
         detail = ev::StoppedDestroyed;
         reason = qemu::ShutoffDestroyed;
     } else if (d->gotShutdown) {
@@ -415,6 +418,7 @@ void QemuDriver::processExited(const DomPtr& d)
     d->state = qemu::Shutoff;
     d->reason = reason;
     d->starting = false;
+    d->stopFromSnapshot = false;
     releaseHostLocked(*d);
     d->exited.notify_all();
     removeStatus(name);
