@@ -43,6 +43,7 @@ struct CommandContext;
 struct QmpMessage;
 struct QemuDomain;
 struct QemuUser;
+struct BlockDisk;
 } // namespace qemu
 
 // Where the driver keeps its files. Every directory can be moved (tests use
@@ -251,6 +252,40 @@ private:
     std::deque<std::function<void()>> bgQueue_;
     bool bgStop_ = false;
     std::thread bgThread_;
+
+    // ---- block jobs (qemu_blockjob*.cpp), peeks and resize (qemu_peek.cpp) ----
+public:
+    std::vector<uint8_t> domainBlockPeek(
+        const std::string& uuid, const std::string& disk, uint64_t offset, uint64_t size, uint32_t flags) override;
+    std::vector<uint8_t> domainMemoryPeek(
+        const std::string& uuid, uint64_t offset, uint64_t size, uint32_t flags) override;
+    void domainBlockResize(const std::string& uuid, const std::string& disk, uint64_t size, uint32_t flags) override;
+    BlockJobInfo domainGetBlockJobInfo(const std::string& uuid, const std::string& disk, uint32_t flags) override;
+    void domainBlockPull(const std::string& uuid, const std::string& disk, uint64_t bandwidth, uint32_t flags) override;
+    void domainBlockRebase(const std::string& uuid, const std::string& disk, const std::string& base,
+        uint64_t bandwidth, uint32_t flags) override;
+    void domainBlockCommit(const std::string& uuid, const std::string& disk, const std::string& base,
+        const std::string& top, uint64_t bandwidth, uint32_t flags) override;
+    void domainBlockCopy(const std::string& uuid, const std::string& disk, const std::string& destxml,
+        const TypedParams& params, uint32_t flags) override;
+    void domainBlockJobAbort(const std::string& uuid, const std::string& disk, uint32_t flags) override;
+    void domainBlockJobSetSpeed(
+        const std::string& uuid, const std::string& disk, uint64_t bandwidth, uint32_t flags) override;
+
+private:
+    // A running domain's disk for a block operation (job held by the
+    // caller), named by target or source path; `idle` refuses a disk with
+    // a block job.
+    qemu::BlockDisk blockDisk(const DomPtr& d, const std::string& disk, bool idle);
+    void blockPullCommon(const std::string& uuid, const std::string& disk, const std::string& base,
+        uint64_t bandwidth, uint32_t flags);
+    void blockCopyCommon(const std::string& uuid, const std::string& disk, const std::string& destPath,
+        const std::string& destType, const std::string& destFormat, uint64_t bytesPerSec, uint64_t granularity,
+        uint64_t bufSize, uint32_t flags);
+    // QMP job events (loop thread, mu_ held); the end of a job is handled
+    // on the background thread by finishBlockJob.
+    void blockJobEventLocked(const DomPtr& d, const qemu::QmpMessage& ev);
+    void finishBlockJob(const DomPtr& d, const std::string& target);
 };
 
 } // namespace virtbus

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -95,6 +96,25 @@ struct QemuDomain {
     snapshot::Tree snapshots;
     std::string currentSnapshot;
     bool stopFromSnapshot = false; // a revert or HALT stops it: an exit now is FROM_SNAPSHOT
+
+    // ---- block jobs (qemu_blockjob*.cpp), guarded by QemuDriver::mu_ ----
+    struct BlockJob {
+        std::string id;       // QEMU's job-id
+        int type = 0;         // virDomainBlockJobType
+        bool ready = false;   // READY was reported
+        bool aborting = false, pivoting = false;
+        bool qemuCanceled = false; // BLOCK_JOB_CANCELLED
+        std::string error;    // BLOCK_JOB_COMPLETED's error
+        bool finishing = false;
+        int runId = -1;       // the domain id it belongs to: another run's job is stale
+        std::string topPath;  // the disk's source when it started
+        // A copy's target nodes (removed again when it does not pivot).
+        std::string destNode, destStorageNode;
+        std::string oldNode, oldStorageNode; // what a pivot leaves unused
+    };
+    std::map<std::string, BlockJob> blockJobs; // by disk target
+    std::map<std::string, int> blockJobResults; // how the last job of a disk ended
+    std::condition_variable blockJobEnded;     // with QemuDriver::mu_
 
     bool active() const { return id >= 0; }
     const std::string& uuid() const { return def->uuid; }

@@ -540,6 +540,8 @@ void QemuDriver::onMonitorEvent(const std::weak_ptr<Dom>& w, const qemu::QmpMess
         std::string op = data.str("action");
         int action = op == "stop" ? 1 : op == "report" ? 2 : 0;
         emitSignal(*d, sig::IOError{path, dev, action, data.str("reason")});
+    } else if (e == "JOB_STATUS_CHANGE" || e.starts_with("BLOCK_JOB_")) {
+        blockJobEventLocked(d, ev);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "fileutil.h"
+#include "qemu/qemu_blockjob.h"
 #include "qemu/qemu_driver.h"
 #include "qemu/qemu_internal.h"
 #include "qemu/qmp.h"
@@ -55,7 +56,7 @@ const json::Value* blockEntry(const json::Value& all, const std::string& alias)
     return nullptr;
 }
 
-void addBlock(TypedParams& p, const Snapshot& s, const json::Value& blockstats)
+void addBlock(TypedParams& p, const Snapshot& s, const json::Value& blockstats, const json::Value& blocks)
 {
     p.push_back({"block.count", uint32_t(s.disks.size())});
     for (size_t i = 0; i < s.disks.size(); ++i) {
@@ -77,6 +78,7 @@ void addBlock(TypedParams& p, const Snapshot& s, const json::Value& blockstats)
         p.push_back({k + "wr.times", u("wr_total_time_ns")});
         p.push_back({k + "fl.reqs", u("flush_operations")});
         p.push_back({k + "fl.times", u("flush_total_time_ns")});
+        qemu::addBlockSizes(p, k, *e, blocks, disk.info.alias);
     }
 }
 
@@ -176,7 +178,7 @@ TypedParams QemuDriver::domainGetStats(const std::string& uuid, uint32_t stats, 
     if (stats & kStatsInterface)
         addNet(p, s);
     if (stats & kStatsBlock)
-        addBlock(p, s, query("query-blockstats"));
+        addBlock(p, s, query("query-blockstats"), query("query-block"));
     return p;
 }
 
