@@ -213,7 +213,12 @@ void QemuDriver::domainBlockCopy(const std::string& uuid, const std::string& nam
             bufSize = *v;
         }
     }
-    xml::DeviceDef dev = xml::parseDeviceXML(destxml);
+    // The destination is only a source (libvirt parses it so); the shared
+    // device parser insists on a target, so it gets a placeholder one.
+    std::string text = destxml;
+    if (auto end = text.rfind("</disk>"); end != std::string::npos && text.find("<target") == std::string::npos)
+        text.insert(end, "<target dev='vdcopy'/>");
+    xml::DeviceDef dev = xml::parseDeviceXML(text);
     auto* dest = std::get_if<xml::DiskDef>(&dev);
     if (!dest)
         throw err::xml("the block copy destination must be a <disk> element");
