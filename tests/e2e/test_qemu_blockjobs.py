@@ -211,7 +211,10 @@ class BlockJobs(E2ETestCase):
         # ---- a throttled copy: speed, progress, abort ----
         dest = self.img("copy.qcow2")
         destxml = f"<disk type='file'><driver type='qcow2'/><source file='{dest}'/></disk>"
-        slow = dbus.Dictionary({"bandwidth": dbus.UInt64(64 * 1024)}, signature="sv")
+        # A small buffer, so that the limit holds from the first chunk on
+        # (QEMU's default 16 MiB buffer copies this disk before it throttles).
+        slow = dbus.Dictionary({"bandwidth": dbus.UInt64(64 * 1024), "buf-size": dbus.UInt64(64 * 1024),
+                                "granularity": dbus.UInt32(64 * 1024)}, signature="sv")
         dom("BlockCopy", "ssa{sv}u", "vdb", destxml, slow, 0)
         typ, bw, cur, end = dom("GetBlockJobInfo", "su", "vdb", SPEED_BYTES)
         self.assertEqual((int(typ), int(bw)), (COPY, 64 * 1024))
@@ -226,6 +229,7 @@ class BlockJobs(E2ETestCase):
             dom("BlockCopy", "ssa{sv}u", "vdb", destxml, slow, 0)
         dom("BlockJobAbort", "su", "vdb", 0)
         self.wait_signal(got, ("vdb", COPY, CANCELED))
+        self.assertNotIn(("vdb", COPY, READY), got)  # it was throttled all along
         self.assertIn(f"file='{self.raw}'", self.disk_xml(path, "vdb"))
 
         # ---- a copy to the end, then pivot ----
