@@ -75,6 +75,22 @@ std::string dirOf(const std::string& path)
     return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
 }
 
+// QEMU names an image whose graph differs from its header (a backing
+// node changed by a job) with a "json:{...}" pseudo-filename; the file is
+// its "file" child's filename.
+std::string plainFilename(const std::string& name)
+{
+    if (!name.starts_with("json:"))
+        return name;
+    try {
+        json::Value v = json::parse(std::string_view(name).substr(5));
+        const json::Value* file = v.find("file");
+        if (file && file->isObject() && !file->str("filename").empty())
+            return file->str("filename");
+    } catch (const json::ParseError&) { }
+    return name;
+}
+
 } // namespace
 
 std::vector<Layer> diskChain(Monitor& mon, const std::string& alias)
@@ -91,7 +107,7 @@ std::vector<Layer> diskChain(Monitor& mon, const std::string& alias)
     const std::string top = inserted->str("node-name");
     for (const json::Value* img = inserted->find("image"); img && img->isObject(); img = img->find("backing-image")) {
         Layer l;
-        l.path = img->str("filename");
+        l.path = plainFilename(img->str("filename"));
         l.format = img->str("format");
         l.backingName = img->str("backing-filename");
         l.virtualSize = uint64_t(img->integer("virtual-size"));
@@ -105,7 +121,8 @@ std::vector<Layer> diskChain(Monitor& mon, const std::string& alias)
         return chain;
     for (size_t i = 1; i < chain.size(); ++i)
         for (const auto& n : nodes.asArray())
-            if (n.str("file") == chain[i].path && n.str("drv") == chain[i].format && n.str("node-name") != top)
+            if (plainFilename(n.str("file")) == chain[i].path && n.str("drv") == chain[i].format
+                && n.str("node-name") != top)
                 chain[i].node = n.str("node-name");
     return chain;
 }

@@ -6,6 +6,9 @@ own data written by qemu-io:
   vda  qcow2 chain base <- mid <- top   (inactive commit, then pull)
   vdb  raw                              (peek, resize, throttled copy, copy + pivot)
   vdc  qcow2 chain base2 <- top2        (active commit + pivot)
+  vdd  qcow2 chain c0 <- c1 <- c2 <- c3 with relative backing names
+       (pull to a base keeping names relative, shallow commit named by
+       index, shallow copy through BlockRebase, asynchronous pivot)
 Before the guest starts, each chain is flattened with `qemu-img convert`;
 after a job `qemu-img compare` checks that the guest-visible data is
 unchanged. Images QEMU only reads (the base after an inactive commit) are
@@ -16,6 +19,7 @@ SIGTERM, QEMU flushes and closes its images). The guest itself never
 writes to these disks.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -27,8 +31,9 @@ from harness import EV_STARTED, STARTED_BOOTED, DOMAIN_IFACE, E2ETestCase, pump
 
 PULL, COPY, COMMIT, ACTIVE_COMMIT = 1, 2, 3, 4
 COMPLETED, FAILED, CANCELED, READY = 0, 1, 2, 3
-COMMIT_ACTIVE = 4
-ABORT_PIVOT = 2
+COMMIT_SHALLOW, COMMIT_ACTIVE, COMMIT_RELATIVE = 1, 4, 8
+REBASE_SHALLOW, REBASE_COPY, REBASE_RELATIVE = 1, 8, 16
+ABORT_ASYNC, ABORT_PIVOT = 1, 2
 SPEED_BYTES = 1
 MEM_VIRTUAL, MEM_PHYSICAL = 1, 2
 MIB = 1 << 20
@@ -58,6 +63,12 @@ class BlockJobs(E2ETestCase):
             info = subprocess.run(["qemu-img", "info", "-U", "--backing-chain", image], capture_output=True, text=True)
             dump = subprocess.run(["qemu-img", "map", "-U", image], capture_output=True, text=True)
             self.fail(f"{ref} vs {image}: {r.stdout}{r.stderr}\n{info.stdout}{dump.stdout}{dump.stderr}")
+
+    def backing_name(self, image):
+        """The backing file name as written in the image's header."""
+        out = subprocess.run(["qemu-img", "info", "-U", "--output=json", image], capture_output=True, text=True,
+                             check=True).stdout
+        return json.loads(out).get("backing-filename")
 
     def flatten(self, image, ref):
         run("qemu-img", "convert", "-O", "raw", image, ref)
@@ -104,7 +115,16 @@ class BlockJobs(E2ETestCase):
         self.write(self.base2, "qcow2", "0x44", 0, "3M")
         self.qcow2(self.top2, self.base2)
         self.write(self.top2, "qcow2", "0x55", "1M", "1M")
+        self.chain = [self.img(f"c{i}.qcow2") for i in range(4)]
+        self.qcow2(self.chain[0])
+        self.write(self.chain[0], "qcow2", "0x60", 0, "4M")
+        for i in range(1, 4):
+            # Relative names: resolved against the image's own directory.
+            self.qcow2(self.chain[i], os.path.basename(self.chain[i - 1]))
+            self.write(self.chain[i], "qcow2", f"0x6{i}", f"{i}M", "1M")
         self.ref_a, self.ref_b, self.ref_c = self.img("a.ref"), self.img("b.ref"), self.img("c.ref")
+        self.ref_d = self.img("d.ref")
+        self.flatten(self.chain[3], self.ref_d)
         self.flatten(self.top, self.ref_a)
         self.flatten(self.raw, self.ref_b)
         self.flatten(self.top2, self.ref_c)
@@ -113,7 +133,8 @@ class BlockJobs(E2ETestCase):
         def disk(path, fmt, dev):
             return (f"    <disk type='file' device='disk'><driver name='qemu' type='{fmt}'/>"
                     f"<source file='{path}'/><target dev='{dev}' bus='virtio'/></disk>\n")
-        extra = disk(self.top, "qcow2", "vda") + disk(self.raw, "raw", "vdb") + disk(self.top2, "qcow2", "vdc")
+        extra = (disk(self.top, "qcow2", "vda") + disk(self.raw, "raw", "vdb") + disk(self.top2, "qcow2", "vdc") +
+                 disk(self.chain[3], "qcow2", "vdd"))
         return self.define(extra_devices=extra)
 
     def test_block_jobs(self):
@@ -245,6 +266,35 @@ class BlockJobs(E2ETestCase):
         # The old image is no disk of the guest any more.
         with self.assertLibvirtError(r"not found in domain"):
             dom("BlockPeek", "sttu", self.raw, 0, 16, 0)
+
+        # ---- relative names, indexes, a shallow copy, an asynchronous pivot ----
+        c0, c1, c2, c3 = self.chain
+        dom("BlockRebase", "sstu", "vdd", c1, 0, REBASE_RELATIVE)
+        self.wait_signal(got, ("vdd", PULL, COMPLETED))
+        self.assertEqual(self.backing_name(c3), "c1.qcow2")
+        self.assertNotIn(c2, self.disk_xml(path, "vdd"))
+        self.assertIn(f"<source file='{c3}'/>", self.disk_xml(path, "vdd"))
+        with self.assertLibvirtError(r"commit of 'vdd' active layer requires active flag"):
+            dom("BlockCommit", "ssstu", "vdd", "vdd[2]", c3, 0, COMMIT_SHALLOW)
+        with self.assertLibvirtError(r"could not find image 'vdd\[5\]' in chain for 'vdd'"):
+            dom("BlockCommit", "ssstu", "vdd", "", "vdd[5]", 0, 0)
+        with self.assertLibvirtError(r"relative backing during pull requires a base image"):
+            dom("BlockRebase", "sstu", "vdd", "", 0, REBASE_RELATIVE)
+        dom("BlockCommit", "ssstu", "vdd", "", "vdd[1]", 0, COMMIT_SHALLOW | COMMIT_RELATIVE)
+        self.wait_signal(got, ("vdd", COMMIT, COMPLETED))
+        self.assertEqual(self.backing_name(c3), "c0.qcow2")
+        xml = re.sub(r">\s+<", "><", self.disk_xml(path, "vdd"))
+        self.assertIn(f"<source file='{c3}'/><backingStore type='file' index='1'><format type='qcow2'/>"
+                      f"<source file='{c0}'/><backingStore/></backingStore>", xml)
+        shallow = self.img("shallow.qcow2")
+        dom("BlockRebase", "sstu", "vdd", shallow, 0, REBASE_COPY | REBASE_SHALLOW)
+        self.wait_signal(got, ("vdd", COPY, READY))
+        dom("BlockJobAbort", "su", "vdd", ABORT_PIVOT | ABORT_ASYNC)
+        self.wait_signal(got, ("vdd", COPY, COMPLETED))
+        xml = self.disk_xml(path, "vdd")
+        self.assertIn(f"file='{shallow}'", xml)
+        self.assertIn(f"source file='{c0}'", xml)  # the copy sits on the old backing
+        after_stop.append((self.ref_d, shallow))
 
         # ---- the data, once QEMU has flushed and closed the images ----
         dom("Destroy", "u", 1)
