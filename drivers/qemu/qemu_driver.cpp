@@ -51,6 +51,7 @@ QemuConfig QemuConfig::defaults(bool system)
         c.stateDir = "/run/virtbus/qemu";
         c.logDir = "/var/log/virtbus/qemu";
         c.cacheDir = "/var/cache/virtbus/qemu";
+        c.saveDir = "/var/lib/virtbus/qemu/save";
         c.user = c.group = "virtbus-qemu";
     } else {
         std::string config = envOr("XDG_CONFIG_HOME", home() + "/.config");
@@ -61,6 +62,7 @@ QemuConfig QemuConfig::defaults(bool system)
         c.stateDir = envOr("XDG_RUNTIME_DIR", cache) + "/virtbus/qemu";
         c.logDir = state + "/virtbus/qemu/log";
         c.cacheDir = cache + "/virtbus/qemu";
+        c.saveDir = state + "/virtbus/qemu/save";
     }
     return c;
 }
@@ -73,6 +75,7 @@ QemuConfig QemuConfig::fromEnvironment(bool system)
     c.stateDir = envOr("VIRTBUS_QEMU_STATE_DIR", c.stateDir);
     c.logDir = envOr("VIRTBUS_QEMU_LOG_DIR", c.logDir);
     c.cacheDir = envOr("VIRTBUS_QEMU_CACHE_DIR", c.cacheDir);
+    c.saveDir = envOr("VIRTBUS_QEMU_SAVE_DIR", c.saveDir);
     if (system) {
         const char* user = getenv("VIRTBUS_QEMU_USER");
         if (user && *user) {
@@ -290,7 +293,11 @@ std::vector<DomainRef> QemuDriver::listDomains(uint32_t flags)
     std::vector<DomainRef> out;
     for (const auto& [name, d] : byName_) {
         if (matchesListFlags(flags,
-                {.active = d->active(), .persistent = d->persistent, .autostart = d->autostart, .state = d->state}))
+                {.active = d->active(),
+                    .persistent = d->persistent,
+                    .managedSave = hasManagedSave(d->name()),
+                    .autostart = d->autostart,
+                    .state = d->state}))
             out.push_back(refOf(*d));
     }
     return out;
@@ -528,15 +535,21 @@ void QemuDriver::domainUndefine(const std::string& uuid, uint32_t flags)
 {
     // MANAGED_SAVE 1, SNAPSHOTS_METADATA 2 (the snapshots' metadata goes
     // with an inactive domain), NVRAM 4, KEEP_NVRAM 8, CHECKPOINTS_METADATA
-    // 16, TPM 32, KEEP_TPM 64: nothing of these others exists yet here.
+    // 16, TPM 32, KEEP_TPM 64: nothing of these others exists yet here
+    // (a managed save image is removed with MANAGED_SAVE, below).
     checkFlags(flags, 0x7F, "qemuDomainUndefineFlags");
     auto d = find(uuid);
     std::lock_guard job(d->job);
     std::lock_guard lock(mu_);
     if (!d->persistent)
         throw makeError(ErrCode::OperationInvalid, ErrDomain::Domain, "cannot undefine transient domain");
+    const bool managedSave = hasManagedSave(d->name());
+    if (managedSave && !(flags & 1))
+        throw err::operationInvalid("Refusing to undefine while domain managed save image exists");
     if (!d->active())
         dropSnapshotsLocked(*d, flags);
+    if (managedSave && ::unlink(managedSavePath(d->name()).c_str()) != 0 && errno != ENOENT)
+        throw systemError(ErrDomain::Qemu, "Failed to remove domain managed save image", errno);
     deleteConfig(d->name());
     d->autostart = false;
     emitLifecycle(*d, ev::Undefined, ev::UndefinedRemoved);
@@ -564,6 +577,8 @@ void QemuDriver::domainRename(const std::string& uuid, const std::string& name, 
         throw err::operationInvalid("cannot rename active domain");
     if (!d->persistent)
         throw err::operationInvalid("cannot rename a transient domain");
+    if (hasManagedSave(d->name()))
+        throw err::operationInvalid("domain with a managed saved state can't be renamed");
     if (name == d->name())
         throw err::operationInvalid("cannot rename domain to its current name");
     if (!d->snapshots.empty())

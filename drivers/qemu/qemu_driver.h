@@ -48,7 +48,7 @@ struct BlockDisk;
 
 // Where the driver keeps its files. Every directory can be moved (tests use
 // temp dirs); fromEnvironment() applies VIRTBUS_QEMU_{CONFIG,STATE,LOG,
-// CACHE,AUTOSTART}_DIR over the defaults of the mode, and in system mode
+// CACHE,AUTOSTART,SAVE}_DIR over the defaults of the mode, and in system mode
 // VIRTBUS_QEMU_USER / VIRTBUS_QEMU_GROUP.
 struct QemuConfig {
     bool system = false;
@@ -62,6 +62,7 @@ struct QemuConfig {
     std::string stateDir;     // <name>.status (with the live XML), <name>.pid, <name>.qmp
     std::string logDir;       // <name>.log: QEMU's output
     std::string cacheDir;     // capabilities cache
+    std::string saveDir;      // <name>.save: managed save images (made when first needed)
 
     static QemuConfig defaults(bool system);
     static QemuConfig fromEnvironment(bool system);
@@ -139,6 +140,19 @@ public:
                                   uint32_t flags) override;
     void domainSetMetadata(const std::string& uuid, int32_t type, const std::string& metadata,
                            const std::string& key, const std::string& uri, uint32_t flags) override;
+
+    // ---- save/restore, core dumps and their jobs (qemu_save.cpp, qemu_jobs.cpp) ----
+    void domainSave(const std::string& uuid, const std::string& to, const std::string& xml, uint32_t flags) override;
+    void domainRestore(const std::string& from, const std::string& xml, uint32_t flags) override;
+    std::string domainSaveImageGetXMLDesc(const std::string& file, uint32_t flags) override;
+    void domainSaveImageDefineXML(const std::string& file, const std::string& xml, uint32_t flags) override;
+    void domainManagedSave(const std::string& uuid, uint32_t flags) override;
+    bool domainHasManagedSaveImage(const std::string& uuid, uint32_t flags) override;
+    void domainManagedSaveRemove(const std::string& uuid, uint32_t flags) override;
+    void domainCoreDump(const std::string& uuid, const std::string& to, uint32_t format, uint32_t flags) override;
+    JobInfo domainGetJobInfo(const std::string& uuid) override;
+    std::tuple<int32_t, TypedParams> domainGetJobStats(const std::string& uuid, uint32_t flags) override;
+    void domainAbortJob(const std::string& uuid) override;
 
     // Whether a running guest has the file or device at `path` as a disk
     // (qemu_storage.cpp): the storage driver asks before it deletes,
@@ -233,6 +247,29 @@ private:
     void backgroundLoop();
     void emitLifecycle(const Dom& d, int event, int detail);
     void emitSignal(const Dom& d, const DomainSignal& s);
+
+    // ---- save/restore, core dumps and their jobs (qemu_save.cpp, qemu_jobs.cpp) ----
+    std::string managedSavePath(const std::string& name) const;
+    bool hasManagedSave(const std::string& name) const;
+    // Create and autostart (job held): resumes `d` from its managed save
+    // image and removes it; false (nothing started) when there is none or
+    // FORCE_BOOT discarded it.
+    bool startFromManagedSave(const DomPtr& d, uint32_t flags);
+    // Save and ManagedSave (job held): the image, then the guest stops.
+    void saveGuest(const DomPtr& d, const std::string& to, const std::string& xml, uint32_t flags);
+    // Starts `d` (job held, inactive) from the image at `from` with `live`
+    // as its definition; `startFlags` as Create's (PAUSED, BYPASS_CACHE).
+    void restoreGuest(const DomPtr& d, const std::string& from, xml::DomainDef live, uint32_t startFlags);
+    // Pauses a running guest for a save or dump (reason `pausedReason`);
+    // false when it was not running.
+    bool pauseForJob(const DomPtr& d, int pausedReason);
+    void resumeAfterJob(const DomPtr& d, int runningReason);
+    // QEMU's migration stream, or dump-guest-memory with `dumpFormat`,
+    // into `fd` as d's job (job held); returns when QEMU is done, throws
+    // when it failed or AbortJob cancelled it.
+    void runFileJob(const DomPtr& d, int operation, int fd, const std::string& dumpFormat);
+    // Stops QEMU after a save or a crash dump: STOPPED/`detail`.
+    void stopAfterJob(const DomPtr& d, int detail, int reason);
 
     QemuConfig cfg_;
     qemu::EventLoop loop_;

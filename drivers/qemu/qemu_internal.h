@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 namespace virtbus::qemu {
 
 class Monitor;
+struct AsyncJob;
 
 // The user QEMU runs as (system mode): resolved at each start, so a user
 // created after virtbusd started works. uid 0 means QEMU keeps the
@@ -115,6 +117,16 @@ struct QemuDomain {
     std::map<std::string, BlockJob> blockJobs; // by disk target
     std::map<std::string, int> blockJobResults; // how the last job of a disk ended
     std::condition_variable blockJobEnded;     // with QemuDriver::mu_
+
+    // ---- save/restore, core dumps and their jobs (qemu_save.cpp, qemu_jobs.cpp) ----
+    std::shared_ptr<AsyncJob> asyncJob;     // a save or dump running (mu_)
+    std::shared_ptr<AsyncJob> completedJob; // the last one that ended, for GetJobStats COMPLETED (mu_)
+    // An exit virtbusd causes on purpose: STOPPED/exitDetail, shut off
+    // with exitReason (mu_; -1: none).
+    int exitDetail = -1, exitReason = 0;
+    // Restore (job held): startProcess starts QEMU with -incoming defer
+    // and runs this on the paused process before it continues.
+    std::function<void(Monitor&)> incoming;
 
     bool active() const { return id >= 0; }
     const std::string& uuid() const { return def->uuid; }

@@ -189,6 +189,12 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
     ctx.qmpFd = qemu::listenUnix(ctx.qmpSocket, nullptr);
     listenFds.push_back(ctx.qmpFd);
     std::vector<std::string> argv = qemu::buildCommandLine(live, ctx);
+    // A restore (qemu_save.cpp): QEMU waits for the saved state.
+    std::function<void(qemu::Monitor&)> incoming = std::move(d->incoming);
+    if (incoming) {
+        argv.push_back("-incoming");
+        argv.push_back("defer");
+    }
 
     std::string logPath = cfg_.logDir + "/" + name + ".log";
     int logFd = ::open(logPath.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -323,6 +329,8 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
             std::lock_guard lock(mu_);
             started = *d->live;
         }
+        if (incoming)
+            incoming(*mon);
         qemu::applyBootTuning(*mon, started);
         if (!(flags & kStartPaused))
             mon->execute("cont");
@@ -353,7 +361,8 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
         sink()->propertiesChanged({ObjectType::Domain, d->uuid(), {}}, prop::Active | prop::Id);
     emitLifecycle(*d, ev::Started, startedDetail);
     if (flags & kStartPaused)
-        emitLifecycle(*d, ev::Suspended, ev::SuspendedPaused);
+        emitLifecycle(*d, ev::Suspended,
+                      startedDetail == ev::StartedRestored ? ev::SuspendedRestored : ev::SuspendedPaused);
 }
 
 void QemuDriver::attachMonitor(const DomPtr& d)
@@ -387,6 +396,9 @@ void QemuDriver::processExited(const DomPtr& d)
     if (d->stopFromSnapshot) {
         detail = ev::StoppedFromSnapshot;
         reason = qemu::ShutoffFromSnapshot;
+    } else if (d->exitDetail >= 0) {
+        detail = d->exitDetail;
+        reason = d->exitReason;
     } else if (d->beingDestroyed) {
         detail = ev::StoppedDestroyed;
         reason = qemu::ShutoffDestroyed;
@@ -419,6 +431,7 @@ void QemuDriver::processExited(const DomPtr& d)
     d->reason = reason;
     d->starting = false;
     d->stopFromSnapshot = false;
+    d->exitDetail = -1;
     releaseHostLocked(*d);
     d->exited.notify_all();
     removeStatus(name);
@@ -632,6 +645,8 @@ void QemuDriver::domainCreate(const std::string& uuid, uint32_t flags)
         if (d->active())
             throw makeError(ErrCode::OperationInvalid, ErrDomain::Domain, "domain is already running");
     }
+    if (startFromManagedSave(d, flags))
+        return;
     startProcess(d, flags, ev::StartedBooted);
 }
 

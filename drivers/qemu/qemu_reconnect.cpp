@@ -210,7 +210,8 @@ void QemuDriver::autostartAll()
                 if (d->active())
                     continue;
             }
-            startProcess(d, 0, ev::StartedBooted);
+            if (!startFromManagedSave(d, 0))
+                startProcess(d, 0, ev::StartedBooted);
         } catch (const std::exception& e) {
             fprintf(stderr, "<3>qemu: autostart of '%s' failed: %s\n", d->def->name.c_str(), e.what());
         }

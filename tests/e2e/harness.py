@@ -11,6 +11,7 @@ every directory of the QEMU driver pointed into the temporary directory:
     VIRTBUS_QEMU_STATE_DIR      live state: <name>.pid, QMP sockets, status
     VIRTBUS_QEMU_LOG_DIR        QEMU's own output
     VIRTBUS_QEMU_CACHE_DIR      capabilities cache
+    VIRTBUS_QEMU_SAVE_DIR       managed save images
 
 QEMU runs as root (VIRTBUS_QEMU_USER=root) unless a test class sets
 `daemon_env`: this host has no virtbus-qemu user, and most tests keep
@@ -474,7 +475,8 @@ class Environment:
                          ("VIRTBUS_QEMU_AUTOSTART_DIR", "config/autostart"),
                          ("VIRTBUS_QEMU_STATE_DIR", "state"),
                          ("VIRTBUS_QEMU_LOG_DIR", "log"),
-                         ("VIRTBUS_QEMU_CACHE_DIR", "cache")):
+                         ("VIRTBUS_QEMU_CACHE_DIR", "cache"),
+                         ("VIRTBUS_QEMU_SAVE_DIR", "save")):
             self.dirs[key] = str(self.root / sub)
         self.guest_dir = self.root / "guests"  # serial logs, disk images
         self.guest_dir.mkdir()
