@@ -144,4 +144,30 @@ void QemuDriver::finishBlockJob(const DomPtr& d, const std::string& target)
     emitSignal(*d, sig::BlockJob {target, j.type, status});
 }
 
+void QemuDriver::refreshBackingChains(const DomPtr& d)
+{
+    std::shared_ptr<qemu::Monitor> mon;
+    std::vector<std::pair<std::string, std::string>> disks; // target, alias
+    {
+        std::lock_guard lock(mu_);
+        if (!d->live || !d->mon)
+            return;
+        mon = d->mon;
+        for (const auto& disk : d->live->devices.disks)
+            if (disk.hasSource && !disk.path.empty() && disk.device != "cdrom")
+                disks.emplace_back(disk.targetDev, disk.info.alias);
+    }
+    for (const auto& [target, alias] : disks) {
+        try {
+            auto chain = qemu::diskChain(*mon, alias);
+            std::lock_guard lock(mu_);
+            xml::DiskDef* disk = d->live ? qemu::findDisk(*d->live, target, false) : nullptr;
+            if (disk && !chain.empty() && disk->path == chain[0].path)
+                disk->backingStore = qemu::backingStoreXML(chain, 1);
+        } catch (const std::exception&) {
+            // The XML then shows no chain; nothing depends on it.
+        }
+    }
+}
+
 } // namespace virtbus

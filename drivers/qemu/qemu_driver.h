@@ -323,6 +323,9 @@ private:
     // on the background thread by finishBlockJob.
     void blockJobEventLocked(const DomPtr& d, const qemu::QmpMessage& ev);
     void finishBlockJob(const DomPtr& d, const std::string& target);
+    // The live XML's <backingStore> chain of every disk, as QEMU opened it
+    // (a starting guest, before it runs).
+    void refreshBackingChains(const DomPtr& d);
 };
 
 } // namespace virtbus

@@ -332,6 +332,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
         if (incoming)
             incoming(*mon);
         qemu::applyBootTuning(*mon, started);
+        refreshBackingChains(d);
         if (!(flags & kStartPaused))
             mon->execute("cont");
     } catch (const std::exception& e) {

@@ -148,6 +148,12 @@ class BlockJobs(E2ETestCase):
         self.wait_event(path, EV_STARTED, STARTED_BOOTED)
         self.wait_marker(log)
         got = self.signals()
+        # The chains as QEMU opened them, depth as index, as libvirt shows them.
+        xml = re.sub(r">\s+<", "><", self.disk_xml(path, "vda"))
+        self.assertIn(f"<source file='{self.top}'/><backingStore type='file' index='1'><format type='qcow2'/>"
+                      f"<source file='{self.mid}'/><backingStore type='file' index='2'><format type='qcow2'/>"
+                      f"<source file='{self.base}'/><backingStore/></backingStore></backingStore>", xml)
+        self.assertIn("<backingStore/>", self.disk_xml(path, "vdb"))
 
         # ---- bad input ----
         with self.assertLibvirtError(r"disk 'vdz' not found in domain"):
