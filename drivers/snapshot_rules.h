@@ -71,7 +71,7 @@ bool hasChildren(const Map& tree, const std::string& name);
 template <class Map>
 std::vector<std::string> list(const Map& tree, const std::string& from, uint32_t flags);
 
-// The snapshots below `name`, deepest first (the order to discard them in).
+// The snapshots below `name`, by name.
 template <class Map>
 std::vector<std::string> descendants(const Map& tree, const std::string& name);
 
@@ -189,20 +189,10 @@ std::vector<std::string> list(const Map& tree, const std::string& from, uint32_t
 template <class Map>
 std::vector<std::string> descendants(const Map& tree, const std::string& name)
 {
-    // Deepest first: a child's data goes before its parent's.
-    std::vector<std::pair<size_t, std::string>> found;
-    for (const auto& [other, e] : tree) {
-        if (!isDescendant(tree, e.def, name))
-            continue;
-        size_t depth = 0;
-        for (std::string p = e.def.parent; p != name && tree.count(p); p = tree.at(p).def.parent)
-            ++depth;
-        found.emplace_back(depth, other);
-    }
-    std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<std::string> out;
-    for (auto& f : found)
-        out.push_back(std::move(f.second));
+    for (const auto& [other, e] : tree)
+        if (isDescendant(tree, e.def, name))
+            out.push_back(other);
     return out;
 }
 

@@ -172,9 +172,10 @@ void QemuDriver::snapshotRevert(const SnapshotRef& s, uint32_t flags)
         if (startFlags) {
             bool paused = flags & kRevertPaused;
             startProcess(d, paused ? kStartPaused : 0, ev::StartedFromSnapshot);
-            if (paused) {
+            {
                 std::lock_guard lock(mu_);
-                d->reason = qemu::PausedFromSnapshot;
+                if (d->active())
+                    d->reason = paused ? qemu::PausedFromSnapshot : qemu::RunningFromSnapshot;
             }
             writeStatus(*d);
         }

@@ -21,11 +21,12 @@ from harness import (DOMAIN_IFACE, EV_DEFINED, EV_RESUMED, EV_STARTED, EV_STOPPE
 
 SNAPSHOT_IFACE = "org.libvirt.DomainSnapshot"
 FROM_SNAPSHOT = {EV_STARTED: 3, EV_SUSPENDED: 5, EV_RESUMED: 2, EV_STOPPED: 6, EV_DEFINED: 3}
-DISK_ONLY = 16
+REDEFINE, CREATE_CURRENT, DISK_ONLY = 1, 2, 16
 LIST_ROOTS = LIST_DESCENDANTS = 1
 LIST_LEAVES, LIST_DISK_ONLY, LIST_INTERNAL, LIST_EXTERNAL = 4, 128, 256, 512
 DELETE_CHILDREN, DELETE_METADATA_ONLY, DELETE_CHILDREN_ONLY = 1, 2, 4
 UNDEFINE_SNAPSHOTS_METADATA = 2
+REVERT_RUNNING = 1
 RUNNING, SHUTOFF = 1, 5
 COUNT = re.compile(r"VIRTBUS-GUEST-COUNT (\d+)")
 
@@ -211,6 +212,16 @@ class Snapshots(E2ETestCase):
         self.assertEqual(str(self.env.dom(path, "SnapshotCurrent", "u", 0)), d)
         self.assertEqual(str(self.scall(c, "GetParent", "u", 0)), b)
 
+        # REDEFINE brings back metadata (and CURRENT makes it current).
+        saved = str(self.scall(d, "GetXMLDesc", "u", 0))
+        self.scall(d, "Delete", "u", DELETE_METADATA_ONLY)
+        self.assertEqual(str(self.env.dom(path, "SnapshotCurrent", "u", 0)), a, "current moves to the parent")
+        with self.assertLibvirtError("parent nope for moment d not found"):
+            self.snap(path, saved.replace("<name>a</name>", "<name>nope</name>"), REDEFINE)
+        self.assertEqual(self.snap(path, saved, REDEFINE | CREATE_CURRENT), d)
+        self.assertEqual(str(self.env.dom(path, "SnapshotCurrent", "u", 0)), d)
+        self.assertEqual(str(self.scall(d, "GetParent", "u", 0)), a)
+
         # Delete b alone: c moves up to a. METADATA_ONLY keeps the data.
         self.scall(b, "Delete", "u", 0)
         self.assertEqual(str(self.scall(c, "GetParent", "u", 0)), a)
@@ -236,15 +247,21 @@ class Snapshots(E2ETestCase):
         written = self.disk_text(image)
         self.assertIsNotNone(written, "the guest wrote its disk")
         off = self.snap(path, snapxml("off"))
-        # The next boot writes counts from 0 again: the disk changes.
-        offset = os.path.getsize(log)
+        # The next boot (QEMU starts its serial log afresh) writes counts
+        # from 0 again, up past the snapshot's: the disk changes.
         self.start(path, log)
-        self.wait_count(log, written + 2, offset)
+        self.wait_count(log, written + 2)
         mark = self.mark()
         self.scall(off, "Revert", "u", 0)
         self.wait_event(path, EV_STOPPED, FROM_SNAPSHOT[EV_STOPPED], start=mark)
         self.assertEqual(self.state(path), (SHUTOFF, 7), "shut off/from snapshot")
         self.assertEqual(self.disk_text(image), written, "the disk is back to the snapshot")
+        # RUNNING: reverted, then started from the snapshot's configuration.
+        mark = self.mark()
+        self.scall(off, "Revert", "u", REVERT_RUNNING)
+        self.wait_event(path, EV_STARTED, FROM_SNAPSHOT[EV_STARTED], start=mark)
+        self.assertEqual(self.state(path), (RUNNING, 4), "running/from snapshot")
+        self.assertIsNotNone(self.env.qemu_pid(name), "a QEMU runs the guest")
 
     # ---- external disk-only snapshots ----
 
