@@ -485,6 +485,16 @@ void Driver::domainSendKey(const std::string&, uint32_t, uint32_t, const std::ve
     throw err::notSupported("virDomainSendKey");
 }
 
+int Driver::domainOpenConsole(const std::string&, const std::string&, uint32_t)
+{
+    throw err::notSupported("virDomainOpenConsole");
+}
+
+std::pair<std::string, int> Driver::domainScreenshot(const std::string&, uint32_t, uint32_t)
+{
+    throw err::notSupported("virDomainScreenshot");
+}
+
 void Driver::domainSendProcessSignal(const std::string&, int64_t, uint32_t, uint32_t)
 {
     throw err::notSupported("virDomainSendProcessSignal");

@@ -243,6 +243,12 @@ public:
     virtual int domainOpenGraphicsFD(const std::string& uuid, uint32_t idx, uint32_t flags);
     virtual void domainSendKey(const std::string& uuid, uint32_t codeset, uint32_t holdtime,
         const std::vector<uint32_t>& keycodes, uint32_t flags);
+    // virtbus's org.virtbus.DomainConsole: a connected fd to the guest's
+    // console/serial/channel `devname` ("" the first console), flags
+    // virDomainConsoleFlags; and a screenshot of `screen` as (mime type, fd
+    // of a file holding the image). The caller owns the fds.
+    virtual int domainOpenConsole(const std::string& uuid, const std::string& devname, uint32_t flags);
+    virtual std::pair<std::string, int> domainScreenshot(const std::string& uuid, uint32_t screen, uint32_t flags);
     virtual void domainSendProcessSignal(const std::string& uuid, int64_t pid, uint32_t sig, uint32_t flags);
     virtual void domainSetUserPassword(
         const std::string& uuid, const std::string& user, const std::string& password, uint32_t flags);

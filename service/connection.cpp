@@ -27,6 +27,7 @@ Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatc
     connect_(*this),
     domain_(*this),
     snapshot_(*this),
+    console_(*this),
     network_(*this),
     pool_(*this),
     vol_(*this),
@@ -41,7 +42,7 @@ Connection::Connection(sd_bus* bus, std::unique_ptr<Driver> driver, bus::Dispatc
     if (dispatcher) {
         threadSink_ = std::make_unique<BusThreadSink>(*dispatcher, *this);
         sink = threadSink_.get();
-        for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_,
+        for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_, &console_,
                  &network_, &pool_, &vol_, &volTransfer_, &iface_, &nodedev_, &secret_, &nwfilter_})
             s->setDispatcher(dispatcher);
     }
@@ -58,7 +59,7 @@ Connection::~Connection()
 {
     for (auto* s : slots_)
         sd_bus_slot_unref(s);
-    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_,
+    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_, &console_,
              &network_, &pool_, &vol_, &volTransfer_, &iface_, &nodedev_, &secret_, &nwfilter_})
         s->setAuthorizer(nullptr);
     // The driver goes first: its threads may still report events, through
@@ -90,7 +91,7 @@ int Connection::connectFilter(sd_bus_message* m, void* userdata, sd_bus_error*)
 void Connection::enableAuthorization(Polkit& polkit)
 {
     authorizer_ = std::make_unique<ConnectionAuthorizer>(polkit, *this);
-    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_,
+    for (bus::PropertySource* s : std::initializer_list<bus::PropertySource*> {&connect_, &domain_, &snapshot_, &console_,
              &network_, &pool_, &vol_, &volTransfer_, &iface_, &nodedev_, &secret_, &nwfilter_})
         s->setAuthorizer(authorizer_.get());
 }
@@ -211,6 +212,16 @@ void Connection::publish()
                 out.push_back(domainPath(dom.uuid));
             return out;
         }});
+    // The console extension on every domain: same objects, same lookup.
+    extensions_.push_back(std::make_unique<ObjectKind>(ObjectKind {path_ + "/domain",
+        glue::DomainConsoleServer::interfaceName, "domain", glue::DomainConsoleServer::vtable(),
+        static_cast<glue::DomainConsoleServer*>(&console_), &console_,
+        [d, conn](std::string_view p) {
+            auto uuid = paths::domainUuid(conn, p);
+            return uuid && d->domainExists(*uuid);
+        },
+        {}}));
+    registerExtension(bus_, *extensions_.back(), slots_);
     addKind({path_ + "/domainsnapshot", glue::DomainSnapshotServer::interfaceName, "domain",
         glue::DomainSnapshotServer::vtable(), static_cast<glue::DomainSnapshotServer*>(&snapshot_), &snapshot_,
         [d, conn](std::string_view p) {

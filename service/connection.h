@@ -14,6 +14,7 @@
 
 #include "adaptors.h"
 #include "authz.h"
+#include "domain_console_adaptor.h"
 #include "driver.h"
 #include "events.h"
 #include "object_adaptors.h"
@@ -82,6 +83,7 @@ private:
     ConnectAdaptor connect_;
     DomainAdaptor domain_;
     SnapshotAdaptor snapshot_;
+    DomainConsoleAdaptor console_;
     NetworkAdaptor network_;
     StoragePoolAdaptor pool_;
     StorageVolAdaptor vol_;
