@@ -2,6 +2,7 @@
 // -object and friends, in libvirt's order of device kinds. Addresses and
 // aliases come from assignAddresses; nothing here decides placement.
 #include "qemu/qemu_command_priv.h"
+#include "qemu/qemu_internal.h"
 
 #include <sys/stat.h>
 
@@ -289,7 +290,11 @@ void Builder::chardevs()
     auto backend = [&](const xml::ChardevDef& ch, bool parallel) {
         const std::string id = "char" + ch.info.alias;
         auto fd = ctx.chardevFds.find(id);
-        return chardevBackend(ch, id, parallel, fd == ctx.chardevFds.end() ? -1 : fd->second);
+        std::string b = chardevBackend(ch, id, parallel, fd == ctx.chardevFds.end() ? -1 : fd->second);
+        // <log file= append=/>: QEMU copies what the guest writes there too.
+        if (auto log = chardevLog(ch); !log.file.empty())
+            b += "," + Opts("").add("logfile", log.file).add("logappend", log.append ? "on" : "off").str();
+        return b;
     };
     for (const auto& s : dev.serials) {
         add("-chardev", backend(s, false));

@@ -2,6 +2,7 @@
 // the host. Messages are libvirt's (qemu_validate.c, domain_conf.c,
 // qemu_command.c) where libvirt has one, because clients match on them.
 #include "qemu/qemu_command_priv.h"
+#include "qemu/qemu_internal.h"
 
 #include "qemu/qemu_caps.h"
 
@@ -373,6 +374,7 @@ void checkChardevSource(const xml::ChardevDef& ch, bool generatedPath = false)
         throw err::configUnsupported("chardev " + q(t) + " not supported without spice graphics");
     if (!oneOf(t, {"pty", "file", "unix", "tcp", "udp", "null", "pipe", "dev"}))
         throw err::configUnsupported("chardev type " + q(t) + " is not supported by this driver");
+    chardevLog(ch); // a relative log path throws
     const xml::ChardevSource* s = ch.sources.empty() ? nullptr : &ch.sources[0];
     if (oneOf(t, {"file", "unix", "pipe", "dev"})) {
         if ((!s || s->path.empty()) && !(generatedPath && t == "unix"))

@@ -38,6 +38,7 @@ struct SnapshotDef;
 
 namespace qemu {
 class CapsCache;
+class ConsoleRelays;
 class Monitor;
 struct CommandContext;
 struct QmpMessage;
@@ -153,6 +154,14 @@ public:
     JobInfo domainGetJobInfo(const std::string& uuid) override;
     std::tuple<int32_t, TypedParams> domainGetJobStats(const std::string& uuid, uint32_t flags) override;
     void domainAbortJob(const std::string& uuid) override;
+
+    // ---- input, graphics, screenshots, consoles (qemu_input.cpp, qemu_console.cpp) ----
+    void domainSendKey(const std::string& uuid, uint32_t codeset, uint32_t holdtime,
+        const std::vector<uint32_t>& keycodes, uint32_t flags) override;
+    void domainInjectNMI(const std::string& uuid, uint32_t flags) override;
+    int domainOpenGraphicsFD(const std::string& uuid, uint32_t idx, uint32_t flags) override;
+    std::pair<std::string, int> domainScreenshot(const std::string& uuid, uint32_t screen, uint32_t flags) override;
+    int domainOpenConsole(const std::string& uuid, const std::string& devname, uint32_t flags) override;
 
     // Whether a running guest has the file or device at `path` as a disk
     // (qemu_storage.cpp): the storage driver asks before it deletes,
@@ -270,6 +279,14 @@ private:
     void runFileJob(const DomPtr& d, int operation, int fd, const std::string& dumpFormat);
     // Stops QEMU after a save or a crash dump: STOPPED/`detail`.
     void stopAfterJob(const DomPtr& d, int detail, int reason);
+
+    // ---- input and consoles (qemu_input.cpp, qemu_console.cpp) ----
+    // The running guest's monitor and a copy of its live definition, the
+    // job held by the caller; "domain is not running" otherwise.
+    std::shared_ptr<qemu::Monitor> runningMonitor(const DomPtr& d, xml::DomainDef* live);
+    // The console sessions virtbusd relays (one per pty), made on first use.
+    std::mutex consolesMu_;
+    std::shared_ptr<qemu::ConsoleRelays> consoles_;
 
     QemuConfig cfg_;
     qemu::EventLoop loop_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "snapshot_rules.h"
+#include "typed_params.h"
 #include "xml/domain_xml.h"
 
 namespace virtbus::qemu {
@@ -172,6 +173,30 @@ std::string balloonPath(const xml::DomainDef& def);
 void applyBootTuning(Monitor& mon, const xml::DomainDef& def);
 // utime and stime of a process or thread (a /proc/.../stat file), in ns.
 std::pair<uint64_t, uint64_t> cpuTimes(const std::string& statPath);
+
+// ---- chardev logs (qemu_console.cpp) ----
+
+// <log file='...' append='on|off'/> of a character device: QEMU's
+// logfile/logappend. `file` is "" without a log; a relative path throws.
+struct ChardevLog {
+    std::string file;
+    bool append = false;
+};
+ChardevLog chardevLog(const xml::ChardevDef& ch);
+
+// ---- statistics detail (qemu_stats_detail.cpp) ----
+
+// The virDomainStatsTypes groups the driver fills: state, cpu-total,
+// balloon, vcpu, interface, block.
+constexpr uint32_t kStatsGroupsSupported = 1 | 2 | 4 | 8 | 16 | 32;
+// The groups to fill for `stats` (0: all); with ENFORCE_STATS in `flags`
+// any other group is refused with libvirt's text.
+uint32_t resolveStatsGroups(uint32_t stats, uint32_t flags);
+// balloon.* from the guest's balloon statistics (when it reports them)
+// and balloon.rss of the QEMU process.
+void addBalloonDetail(TypedParams& p, Monitor* mon, const std::string& balloonPath, pid_t pid);
+// vcpu.N.wait and vcpu.N.delay: the thread's run-queue time (schedstat).
+void addVcpuSched(TypedParams& p, const std::string& prefix, pid_t pid, pid_t tid);
 
 // ---- processes (qemu_process.cpp) ----
 

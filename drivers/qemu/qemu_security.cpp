@@ -1,6 +1,7 @@
 // Which files a guest's QEMU opens, and handing them to its user for the
 // run (see qemu_security.h).
 #include "qemu/qemu_security.h"
+#include "qemu/qemu_internal.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -119,6 +120,8 @@ std::vector<HostPath> hostPaths(const xml::DomainDef& def)
         for (const auto& c : *list) {
             if (c.sources.empty())
                 continue;
+            if (auto log = chardevLog(c); !log.file.empty())
+                add(log.file, true, true);
             const xml::ChardevSource& s = c.sources[0];
             if (c.type == "file") {
                 add(s.path, true, true);

@@ -3,6 +3,7 @@
 // the driver lock, and only when the domain job is free: a domain busy
 // starting or stopping reports its configured figures instead, as libvirt
 // does for a domain whose job it cannot take without waiting.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -22,6 +23,11 @@ namespace {
 constexpr uint32_t kStatsState = 1, kStatsCpuTotal = 2, kStatsBalloon = 4, kStatsVcpu = 8, kStatsInterface = 16,
                    kStatsBlock = 32;
 constexpr int32_t kVcpuRunning = 1; // VIR_VCPU_RUNNING
+// virConnectGetAllDomainStatsFlags: the list filters, NOWAIT (figures
+// come without waiting for a busy job anyway), BACKING (accepted: no
+// backing chain entries), ENFORCE_STATS.
+constexpr uint32_t kStatsFilters = 0xFF;
+constexpr uint32_t kStatsFlags = kStatsFilters | (1u << 29) | (1u << 30) | (1u << 31);
 
 // What a stats call needs from the domain, copied under mu_.
 struct Snapshot {
@@ -33,6 +39,7 @@ struct Snapshot {
     unsigned vcpuCurrent = 0, vcpuMax = 0;
     std::vector<xml::DiskDef> disks;
     std::vector<xml::InterfaceDef> nets;
+    std::string balloonPath;
 };
 
 uint64_t sysfsCounter(const std::string& dev, const char* name)
@@ -108,9 +115,14 @@ void addNet(TypedParams& p, const Snapshot& s)
 
 TypedParams QemuDriver::domainGetStats(const std::string& uuid, uint32_t stats, uint32_t flags)
 {
-    checkFlags(flags, 0, "qemuDomainGetStats");
-    if (stats == 0)
-        stats = kStatsState | kStatsCpuTotal | kStatsBalloon | kStatsVcpu | kStatsInterface | kStatsBlock;
+    // virDomainListGetStats: the list filters apply to the one domain too.
+    checkFlags(flags, kStatsFlags, "qemuConnectGetAllDomainStats");
+    stats = qemu::resolveStatsGroups(stats, flags);
+    if (flags & kStatsFilters) {
+        auto refs = listDomains(flags & kStatsFilters);
+        if (std::none_of(refs.begin(), refs.end(), [&](const DomainRef& r) { return r.uuid == uuid; }))
+            return {};
+    }
     auto d = find(uuid);
     std::unique_lock job(d->job, std::try_to_lock);
     Snapshot s;
@@ -127,6 +139,8 @@ TypedParams QemuDriver::domainGetStats(const std::string& uuid, uint32_t stats, 
         s.currentMemory = def.currentMemory ? def.currentMemory : def.memory;
         s.vcpuCurrent = def.vcpu.current;
         s.vcpuMax = def.vcpu.max;
+        if (s.active && (stats & kStatsBalloon))
+            s.balloonPath = qemu::balloonPath(def);
         if (stats & kStatsBlock)
             s.disks = def.devices.disks;
         if (stats & kStatsInterface)
@@ -160,6 +174,7 @@ TypedParams QemuDriver::domainGetStats(const std::string& uuid, uint32_t stats, 
             current = uint64_t(b.integer("actual")) >> 10;
         p.push_back({"balloon.current", current});
         p.push_back({"balloon.maximum", s.memory});
+        qemu::addBalloonDetail(p, s.mon.get(), s.balloonPath, s.active ? s.pid : -1);
     }
     if (stats & kStatsVcpu) {
         p.push_back({"vcpu.current", uint32_t(s.vcpuCurrent)});
@@ -172,6 +187,7 @@ TypedParams QemuDriver::domainGetStats(const std::string& uuid, uint32_t stats, 
                                                   std::to_string(c.integer("thread-id")) + "/stat");
                 p.push_back({k + "state", kVcpuRunning});
                 p.push_back({k + "time", user + sys});
+                qemu::addVcpuSched(p, k, s.pid, pid_t(c.integer("thread-id")));
             }
         }
     }
@@ -185,10 +201,12 @@ TypedParams QemuDriver::domainGetStats(const std::string& uuid, uint32_t stats, 
 std::vector<std::pair<DomainRef, TypedParams>> QemuDriver::allDomainStats(uint32_t stats, uint32_t flags)
 {
     // The list filters of virConnectGetAllDomainStats are the listing's.
+    checkFlags(flags, kStatsFlags, "qemuConnectGetAllDomainStats");
+    stats = qemu::resolveStatsGroups(stats, flags);
     std::vector<std::pair<DomainRef, TypedParams>> out;
-    for (const auto& ref : listDomains(flags & 0xFF)) {
+    for (const auto& ref : listDomains(flags & kStatsFilters)) {
         try {
-            out.emplace_back(ref, domainGetStats(ref.uuid, stats, 0));
+            out.emplace_back(ref, domainGetStats(ref.uuid, stats, flags & ~kStatsFilters));
         } catch (const VirtError&) {
             // Undefined meanwhile.
         }
