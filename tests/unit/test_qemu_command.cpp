@@ -186,6 +186,14 @@ TEST(Argv, QuotesCommasAndJson)
     EXPECT_TRUE(contains(argvOf(named), "guest=a,,b=c,debug-threads=on"));
 }
 
+TEST(Argv, ChardevLogFile)
+{
+    auto argv = argvOf(domainXml("<serial type='pty'><log file='/log/s,1.log' append='on'/></serial>"));
+    EXPECT_TRUE(contains(argv, "pty,id=charserial0,logfile=/log/s,,1.log,logappend=on")) << joinLines(argv);
+    auto off = argvOf(domainXml("<serial type='file'><source path='/log/x'/><log file='/log/y'/></serial>"));
+    EXPECT_TRUE(contains(off, "file,id=charserial0,path=/log/x,logfile=/log/y,logappend=off")) << joinLines(off);
+}
+
 TEST(Argv, NeedsWhatTheDriverPrepares)
 {
     DomainDef def = prepared(domainXml("<interface type='bridge'><source bridge='br0'/></interface>"));
