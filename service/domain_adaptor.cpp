@@ -278,9 +278,8 @@ void DomainAdaptor::InjectNMI(bus::Reply<>& r, uint32_t flags)
 
 void DomainAdaptor::OpenGraphicsFD(bus::Reply<bus::UnixFd>& r, uint32_t idx, uint32_t flags)
 {
-    // sd-bus duplicates the fd into the reply; ours is closed either way.
-    UniqueFd fd(c_.driver().domainOpenGraphicsFD(uuid(r.path()), idx, flags));
-    r.ok(bus::UnixFd {fd.get()});
+    // The reply may be written later on the bus thread: it owns the fd.
+    r.ok(bus::UnixFd::owned(c_.driver().domainOpenGraphicsFD(uuid(r.path()), idx, flags)));
 }
 
 void DomainAdaptor::InterfaceAddresses(

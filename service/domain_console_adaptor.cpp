@@ -1,7 +1,6 @@
 #include "domain_console_adaptor.h"
 
 #include "connection.h"
-#include "fileutil.h"
 #include "paths.h"
 
 namespace virtbus {
@@ -16,16 +15,14 @@ std::string DomainConsoleAdaptor::uuid(const char* path) const
 
 void DomainConsoleAdaptor::OpenConsole(bus::Reply<bus::UnixFd>& r, std::string devname, uint32_t flags)
 {
-    // sd-bus duplicates the fd into the reply; ours is closed either way.
-    UniqueFd fd(c_.driver().domainOpenConsole(uuid(r.path()), devname, flags));
-    r.ok(bus::UnixFd {fd.get()});
+    // The reply may be written later on the bus thread: it owns the fd.
+    r.ok(bus::UnixFd::owned(c_.driver().domainOpenConsole(uuid(r.path()), devname, flags)));
 }
 
 void DomainConsoleAdaptor::Screenshot(bus::Reply<std::string, bus::UnixFd>& r, uint32_t screen, uint32_t flags)
 {
-    auto [mime, raw] = c_.driver().domainScreenshot(uuid(r.path()), screen, flags);
-    UniqueFd fd(raw);
-    r.ok(mime, bus::UnixFd {fd.get()});
+    auto [mime, fd] = c_.driver().domainScreenshot(uuid(r.path()), screen, flags);
+    r.ok(mime, bus::UnixFd::owned(fd));
 }
 
 } // namespace virtbus

@@ -12,7 +12,10 @@
 
 #include <systemd/sd-bus.h>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -32,6 +35,14 @@ struct ObjectPath {
 // A file descriptor received or sent; reading borrows the message's fd.
 struct UnixFd {
     int fd = -1;
+    // An answer from a worker is written later, on the bus thread: an fd
+    // the handler made must stay open until then. owned() ties it to the
+    // value (and its copies) and closes it after the last one.
+    std::shared_ptr<const void> owner;
+    static UnixFd owned(int fd)
+    {
+        return {fd, std::shared_ptr<const void>(nullptr, [fd](const void*) { ::close(fd); })};
+    }
 };
 
 template <class K, class V>
