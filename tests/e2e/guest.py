@@ -76,19 +76,30 @@ def ensure_guest(outdir=None):
 
 
 def domain_xml(name, uuid=None, serial_log=None, memory_mib=128, on_reboot="restart",
-               on_poweroff="destroy", extra_devices="", emulator=None, kernel=None, cmdline_extra=""):
+               on_poweroff="destroy", extra_devices="", emulator=None, kernel=None, cmdline_extra="",
+               serial_type="file"):
     """libvirt domain XML for one test guest.
 
     emulator: None means the host's qemu-system-x86_64 (what virt-install
     writes); pass a string to test a bad one. kernel: override the image
     (the bzImage, a missing file). cmdline_extra: more kernel arguments
-    (virtbus.net=dhcp and friends, see build-guest.sh).
+    (virtbus.net=dhcp and friends, see build-guest.sh). serial_type: "file"
+    writes the serial console to serial_log; "pty" gives the guest a pty
+    serial (for console clients) whose output QEMU also logs to serial_log.
     """
     paths = ensure_guest()
     if serial_log is None:
         raise ValueError("serial_log is required: the marker is read from it")
     emu = emulator if emulator is not None else qemu_binary()
     uuid_el = f"\n  <uuid>{uuid}</uuid>" if uuid else ""
+    if serial_type == "file":
+        serial = (f"<serial type='file'>\n      <source path='{serial_log}'/>\n"
+                  "      <target port='0'/>\n    </serial>")
+    elif serial_type == "pty":
+        serial = (f"<serial type='pty'>\n      <log file='{serial_log}' append='off'/>\n"
+                  "      <target port='0'/>\n    </serial>")
+    else:
+        raise ValueError(f"serial_type {serial_type!r}: file or pty")
     return f"""<domain type='qemu'>
   <name>{name}</name>{uuid_el}
   <memory unit='KiB'>{int(memory_mib) * 1024}</memory>
@@ -109,10 +120,7 @@ def domain_xml(name, uuid=None, serial_log=None, memory_mib=128, on_reboot="rest
   <devices>
     <emulator>{emu}</emulator>
     <controller type='usb' model='none'/>
-    <serial type='file'>
-      <source path='{serial_log}'/>
-      <target port='0'/>
-    </serial>
+    {serial}
     <memballoon model='none'/>
 {extra_devices}  </devices>
 </domain>
