@@ -4,8 +4,11 @@
 // starting or stopping reports its configured figures instead, as libvirt
 // does for a domain whose job it cannot take without waiting.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include "fileutil.h"
 #include "qemu/qemu_blockjob.h"
@@ -203,14 +206,31 @@ std::vector<std::pair<DomainRef, TypedParams>> QemuDriver::allDomainStats(uint32
     // The list filters of virConnectGetAllDomainStats are the listing's.
     checkFlags(flags, kStatsFlags, "qemuConnectGetAllDomainStats");
     stats = qemu::resolveStatsGroups(stats, flags);
-    std::vector<std::pair<DomainRef, TypedParams>> out;
-    for (const auto& ref : listDomains(flags & kStatsFilters)) {
-        try {
-            out.emplace_back(ref, domainGetStats(ref.uuid, stats, flags & ~kStatsFilters));
-        } catch (const VirtError&) {
-            // Undefined meanwhile.
+    std::vector<DomainRef> refs = listDomains(flags & kStatsFilters);
+    std::vector<std::optional<TypedParams>> got(refs.size());
+    // Most of the time goes to QMP round trips, each guest's own QEMU
+    // answering: a few guests are asked at once.
+    std::atomic<size_t> next {0};
+    auto work = [&] {
+        for (size_t i; (i = next++) < refs.size();) {
+            try {
+                got[i] = domainGetStats(refs[i].uuid, stats, flags & ~kStatsFilters);
+            } catch (const std::exception&) {
+                // Undefined meanwhile (and nothing may escape a helper
+                // thread).
+            }
         }
-    }
+    };
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < std::min<size_t>(4, refs.size()); ++t)
+        helpers.emplace_back(work);
+    work();
+    for (auto& h : helpers)
+        h.join();
+    std::vector<std::pair<DomainRef, TypedParams>> out;
+    for (size_t i = 0; i < refs.size(); ++i)
+        if (got[i])
+            out.emplace_back(std::move(refs[i]), std::move(*got[i]));
     return out;
 }
 
