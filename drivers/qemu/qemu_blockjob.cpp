@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 
 #include "command.h"
@@ -31,8 +30,6 @@ constexpr uint32_t kRebaseShallow = 1, kRebaseReuseExt = 2, kRebaseCopyRaw = 4, 
                    kRebaseCopyDev = 32, kRebaseBytes = 64;
 constexpr uint32_t kCommitShallow = 1, kCommitActive = 4, kCommitRelative = 8, kCommitBytes = 16;
 constexpr uint32_t kCopyShallow = 1, kCopyReuseExt = 2, kCopyTransient = 4, kCopySyncWrites = 8;
-
-std::atomic<unsigned> copyNodes {0};
 
 std::string storageOf(const std::string& formatNode)
 {
@@ -260,7 +257,7 @@ void QemuDriver::blockCopyCommon(const std::string& uuid, const std::string& nam
         if (user.switches() && ::chown(destPath.c_str(), user.uid, user.gid) != 0)
             throw systemError(ErrDomain::Qemu, "cannot hand '" + destPath + "' to the QEMU user", errno);
     }
-    const std::string node = "vbcopy" + std::to_string(++copyNodes);
+    const std::string node = qemu::freeCopyNode(*disk.mon);
     json::Value storage = json::Object {{"driver", destType == "block" ? "host_device" : "file"},
         {"filename", destPath}, {"node-name", node + "-storage"}, {"auto-read-only", true}, {"discard", "unmap"}};
     json::Value fmt = json::Object {

@@ -61,6 +61,12 @@ size_t findLayer(const std::vector<Layer>& chain, size_t from, const std::string
 // some name on the way is absolute.
 std::string relativeBacking(const std::vector<Layer>& chain, size_t from, size_t base);
 
+// A copy target's node-name stem ("vbcopyN") no node of this QEMU uses
+// (names outlive a virtbusd restart), and the copy targets (format
+// nodes) no disk runs on: after a restart, the target of a copy job.
+std::string freeCopyNode(Monitor& mon);
+std::vector<std::string> unusedCopyTargets(Monitor& mon);
+
 // The stats "block" group's block.N.allocation (highest written offset),
 // capacity (virtual size) and physical (host allocation) of the disk
 // `alias`, from its query-blockstats entry and query-block.

@@ -1,4 +1,5 @@
 // Disk lookup, QMP errors and backing chains for the block operations.
+#include <algorithm>
 #include <cstdlib>
 
 #include "qemu/qemu_blockjob.h"
@@ -196,6 +197,38 @@ void addBlockSizes(TypedParams& p, const std::string& prefix, const json::Value&
         if (img->find("actual-size"))
             p.push_back({prefix + "physical", uint64_t(img->integer("actual-size"))});
     }
+}
+
+std::string freeCopyNode(Monitor& mon)
+{
+    json::Value nodes = qmpCall(mon, "query-named-block-nodes", json::Object {{"flat", true}});
+    auto used = [&](const std::string& name) {
+        if (nodes.isArray())
+            for (const auto& n : nodes.asArray())
+                if (n.str("node-name").starts_with(name + "-"))
+                    return true;
+        return false;
+    };
+    for (unsigned i = 1;; ++i)
+        if (std::string stem = "vbcopy" + std::to_string(i); !used(stem))
+            return stem;
+}
+
+std::vector<std::string> unusedCopyTargets(Monitor& mon)
+{
+    std::vector<std::string> tops, out;
+    json::Value blocks = qmpCall(mon, "query-block");
+    if (blocks.isArray())
+        for (const auto& b : blocks.asArray())
+            if (const json::Value* inserted = b.find("inserted"))
+                tops.push_back(inserted->str("node-name"));
+    json::Value nodes = qmpCall(mon, "query-named-block-nodes", json::Object {{"flat", true}});
+    if (nodes.isArray())
+        for (const auto& n : nodes.asArray())
+            if (std::string name = n.str("node-name"); name.starts_with("vbcopy") && name.ends_with("-format")
+                && std::find(tops.begin(), tops.end(), name) == tops.end())
+                out.push_back(name);
+    return out;
 }
 
 } // namespace virtbus::qemu

@@ -2,6 +2,8 @@
 // progress, and the disk lookup every block operation starts with.
 // libvirt's checks and texts (qemuDomainBlockJobAbort,
 // qemuDomainBlockJobSetSpeed, qemuDomainGetBlockJobInfo).
+#include <cstring>
+
 #include "qemu/qemu_blockjob.h"
 #include "qemu/qemu_driver.h"
 #include "qemu/qemu_internal.h"
@@ -173,6 +175,63 @@ BlockJobInfo QemuDriver::domainGetBlockJobInfo(const std::string& uuid, const st
         return {type, speed, cur, end};
     }
     return {0, 0, 0, 0};
+}
+
+void QemuDriver::adoptBlockJobs(const DomPtr& d)
+{
+    std::shared_ptr<qemu::Monitor> mon;
+    {
+        std::lock_guard lock(mu_);
+        mon = d->mon;
+    }
+    json::Value jobs;
+    try {
+        jobs = mon->execute("query-block-jobs");
+    } catch (const std::exception&) {
+        return;
+    }
+    if (!jobs.isArray() || jobs.asArray().empty())
+        return;
+    std::vector<std::string> copyTargets;
+    try {
+        copyTargets = qemu::unusedCopyTargets(*mon);
+    } catch (const std::exception&) { }
+    static const std::pair<const char*, int> kinds[] = {{"active-commit-", qemu::kJobActiveCommit},
+        {"commit-", qemu::kJobCommit}, {"pull-", qemu::kJobPull}, {"copy-", qemu::kJobCopy}};
+    for (const auto& q : jobs.asArray()) {
+        const std::string id = q.str("device");
+        for (const auto& [prefix, type] : kinds) {
+            if (!id.starts_with(prefix))
+                continue;
+            const std::string target = id.substr(std::strlen(prefix));
+            std::lock_guard lock(mu_);
+            xml::DiskDef* disk = d->live ? qemu::findDisk(*d->live, target, false) : nullptr;
+            if (!disk || d->blockJobs.count(target))
+                break;
+            Dom::BlockJob j;
+            j.id = id;
+            j.type = type;
+            j.runId = d->id;
+            j.topPath = disk->path;
+            j.ready = q.boolean("ready");
+            j.finishing = q.str("status") == "concluded";
+            // A copy's target: the copy node no disk runs on (one copy per
+            // disk, and a finished copy's target is deleted).
+            if (type == qemu::kJobCopy && copyTargets.size() == 1) {
+                j.destNode = copyTargets[0];
+                j.destStorageNode = copyTargets[0].substr(0, copyTargets[0].size() - 7) + "-storage";
+            }
+            d->blockJobs[target] = j;
+            if (j.finishing) {
+                std::weak_ptr<Dom> w = d;
+                background([this, w, target] {
+                    if (auto dd = w.lock())
+                        finishBlockJob(dd, target);
+                });
+            }
+            break;
+        }
+    }
 }
 
 } // namespace virtbus

@@ -343,6 +343,9 @@ private:
     // The live XML's <backingStore> chain of every disk, as QEMU opened it
     // (a starting guest, before it runs).
     void refreshBackingChains(const DomPtr& d);
+    // After a virtbusd restart: the jobs QEMU still runs (or finished
+    // meanwhile) are tracked again, by their job-id "<type>-<target>".
+    void adoptBlockJobs(const DomPtr& d);
 };
 
 } // namespace virtbus

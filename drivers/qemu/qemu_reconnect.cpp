@@ -181,6 +181,7 @@ bool QemuDriver::reconnect(const DomPtr& d)
         }
     }
     attachMonitor(d);
+    adoptBlockJobs(d);
     if (runState == "shutdown") {
         // The guest powered off while nobody watched: finish the job.
         std::lock_guard lock(mu_);

@@ -254,6 +254,19 @@ class BlockJobs(E2ETestCase):
             dom("BlockJobAbort", "su", "vdb", ABORT_PIVOT)
         with self.assertLibvirtError(r"already in active block job"):
             dom("BlockCopy", "ssa{sv}u", "vdb", destxml, slow, 0)
+        # A restarted virtbusd finds the job QEMU still runs.
+        self.env.restart_daemon(kill=True)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                typ, bw, cur, end = dom("GetBlockJobInfo", "su", "vdb", SPEED_BYTES)
+                if int(typ) == COPY or time.monotonic() > deadline:
+                    break
+            except dbus.DBusException:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+        self.assertEqual((int(typ), int(bw)), (COPY, 100 * 1024))
         dom("BlockJobAbort", "su", "vdb", 0)
         self.wait_signal(got, ("vdb", COPY, CANCELED))
         self.assertNotIn(("vdb", COPY, READY), got)  # it was throttled all along
