@@ -80,7 +80,9 @@ struct Builder {
 
     void controllers();
     void disks();
+    void disk(const xml::DiskDef& d, const std::string& node);
     void nets();
+    void net(const xml::InterfaceDef& n, const std::string& tapFd);
     void chardevs();
     void inputsAndGraphics();
     void videosAndSounds();
@@ -137,83 +139,94 @@ std::string cacheJson(const std::string& cache)
            ",\"no-flush\":" + (noFlush ? "true" : "false") + "}";
 }
 
+} // namespace
+
+std::vector<std::string> diskBlockdevs(const xml::DiskDef& d, const std::string& node)
+{
+    const bool cdrom = d.device == "cdrom";
+    const std::string cache = cacheJson(d.driverCache);
+    // A volume disk is the file or device its pool resolved it to.
+    bool block = d.type == "block" || (d.type == "volume" && isBlockDevice(d.path));
+    std::string driver = block ? (cdrom ? "host_cdrom" : "host_device") : "file";
+    std::string storage = "{\"driver\":" + jsonString(driver) + ",\"filename\":" + jsonString(d.path);
+    if (!d.driverIo.empty() && d.driverIo != "default")
+        storage += ",\"aio\":" + jsonString(d.driverIo);
+    storage += ",\"node-name\":\"" + node + "-storage\"" + cache + ",\"auto-read-only\":true,\"discard\":\"unmap\"}";
+    std::string format = d.driverType.empty() ? "raw" : d.driverType;
+    std::string fmt = "{\"node-name\":\"" + node + "-format\",\"read-only\":" +
+                      (d.readonly || cdrom ? "true" : "false") + cache + ",\"driver\":" + jsonString(format) +
+                      ",\"file\":\"" + node + "-storage\"}";
+    return {storage, fmt};
+}
+
+namespace {
+
 void Builder::disks()
 {
     const auto& disks = def.devices.disks;
-    for (size_t i = 0; i < disks.size(); ++i) {
-        const xml::DiskDef& d = disks[i];
-        const bool cdrom = d.device == "cdrom";
-        const bool empty = !d.hasSource || d.path.empty();
-        // libvirt numbers storage nodes from the last disk up.
-        const std::string node = "libvirt-" + std::to_string(disks.size() - i);
-        const std::string cache = cacheJson(d.driverCache);
-        if (!empty) {
-            // A volume disk is the file or device its pool resolved it to.
-            bool block = d.type == "block" || (d.type == "volume" && isBlockDevice(d.path));
-            std::string driver = block ? (cdrom ? "host_cdrom" : "host_device") : "file";
-            std::string storage = "{\"driver\":" + jsonString(driver) + ",\"filename\":" + jsonString(d.path);
-            if (!d.driverIo.empty() && d.driverIo != "default")
-                storage += ",\"aio\":" + jsonString(d.driverIo);
-            storage += ",\"node-name\":\"" + node + "-storage\"" + cache +
-                       ",\"auto-read-only\":true,\"discard\":\"unmap\"}";
-            add("-blockdev", storage);
-            std::string format = d.driverType.empty() ? "raw" : d.driverType;
-            add("-blockdev", "{\"node-name\":\"" + node + "-format\",\"read-only\":" +
-                                 (d.readonly || cdrom ? "true" : "false") + cache + ",\"driver\":" +
-                                 jsonString(format) + ",\"file\":\"" + node + "-storage\"}");
-        }
+    // libvirt numbers storage nodes from the last disk up.
+    for (size_t i = 0; i < disks.size(); ++i)
+        disk(disks[i], "libvirt-" + std::to_string(disks.size() - i));
+}
 
-        const std::string& bus = d.targetBus;
-        auto drive = driveAddress(d.info).value_or(DriveAddr{});
-        std::string qdev;
-        if (bus == "virtio")
-            qdev = "virtio-blk-pci";
-        else if (bus == "ide" || bus == "sata")
-            qdev = cdrom ? "ide-cd" : "ide-hd";
-        else if (bus == "scsi")
-            qdev = cdrom ? "scsi-cd" : "scsi-hd";
-        else if (bus == "usb")
-            qdev = "usb-storage";
+void Builder::disk(const xml::DiskDef& d, const std::string& node)
+{
+    const bool cdrom = d.device == "cdrom";
+    const bool empty = !d.hasSource || d.path.empty();
+    if (!empty)
+        for (auto& json : diskBlockdevs(d, node))
+            add("-blockdev", std::move(json));
+    const std::string cache = cacheJson(d.driverCache);
+    const std::string& bus = d.targetBus;
+    auto drive = driveAddress(d.info).value_or(DriveAddr{});
+    std::string qdev;
+    if (bus == "virtio")
+        qdev = "virtio-blk-pci";
+    else if (bus == "ide" || bus == "sata")
+        qdev = cdrom ? "ide-cd" : "ide-hd";
+    else if (bus == "scsi")
+        qdev = cdrom ? "scsi-cd" : "scsi-hd";
+    else if (bus == "usb")
+        qdev = "usb-storage";
+    else
+        qdev = "floppy";
+    Opts o(qdev);
+    if (std::string io = preservedAttr(d.driverExtra, "iothread"); bus == "virtio" && !io.empty())
+        o.add("iothread", "iothread" + io);
+    if (bus == "virtio") {
+        pciOpts(o, d.info);
+    } else if (bus == "ide") {
+        o.add("bus", "ide." + std::to_string(drive.bus)).add("unit", drive.unit);
+    } else if (bus == "sata") {
+        o.add("bus", controllerAlias("sata", drive.controller) + "." + std::to_string(drive.unit));
+    } else if (bus == "scsi") {
+        o.add("bus", controllerAlias("scsi", drive.controller) + ".0");
+        if (scsiModel(def, drive.controller) == "lsilogic")
+            o.add("scsi-id", drive.unit);
         else
-            qdev = "floppy";
-        Opts o(qdev);
-        if (std::string io = preservedAttr(d.driverExtra, "iothread"); bus == "virtio" && !io.empty())
-            o.add("iothread", "iothread" + io);
-        if (bus == "virtio") {
-            pciOpts(o, d.info);
-        } else if (bus == "ide") {
-            o.add("bus", "ide." + std::to_string(drive.bus)).add("unit", drive.unit);
-        } else if (bus == "sata") {
-            o.add("bus", controllerAlias("sata", drive.controller) + "." + std::to_string(drive.unit));
-        } else if (bus == "scsi") {
-            o.add("bus", controllerAlias("scsi", drive.controller) + ".0");
-            if (scsiModel(def, drive.controller) == "lsilogic")
-                o.add("scsi-id", drive.unit);
-            else
-                o.add("channel", 0u).add("scsi-id", drive.target).add("lun", drive.unit);
-            if (!cdrom)
-                o.add("device_id", "drive-" + d.info.alias);
-        } else if (bus == "usb") {
-            usbOpts(o, d.info);
-        } else {
-            o.add("unit", drive.unit);
-        }
-        if (!empty)
-            o.add("drive", node + "-format");
-        o.add("id", d.info.alias);
-        if (bus != "fdc")
-            bootOpt(o, d.info);
-        if (bus == "usb")
-            o.add("removable", cdrom ? "on" : "off");
-        if (!cache.empty() && bus != "fdc")
-            o.add("write-cache", d.driverCache == "writethrough" || d.driverCache == "directsync" ? "off" : "on");
-        if (!d.serial.empty())
-            o.add("serial", d.serial);
-        add("-device", o.str());
-        if (auto it = boot.find(&d.info); bus == "fdc" && it != boot.end())
-            add("-global", std::string("isa-fdc.bootindex") + (drive.unit ? "B" : "A") + "=" +
-                               std::to_string(it->second));
+            o.add("channel", 0u).add("scsi-id", drive.target).add("lun", drive.unit);
+        if (!cdrom)
+            o.add("device_id", "drive-" + d.info.alias);
+    } else if (bus == "usb") {
+        usbOpts(o, d.info);
+    } else {
+        o.add("unit", drive.unit);
     }
+    if (!empty)
+        o.add("drive", node + "-format");
+    o.add("id", d.info.alias);
+    if (bus != "fdc")
+        bootOpt(o, d.info);
+    if (bus == "usb")
+        o.add("removable", cdrom ? "on" : "off");
+    if (!cache.empty() && bus != "fdc")
+        o.add("write-cache", d.driverCache == "writethrough" || d.driverCache == "directsync" ? "off" : "on");
+    if (!d.serial.empty())
+        o.add("serial", d.serial);
+    add("-device", o.str());
+    if (auto it = boot.find(&d.info); bus == "fdc" && it != boot.end())
+        add("-global", std::string("isa-fdc.bootindex") + (drive.unit ? "B" : "A") + "=" +
+                           std::to_string(it->second));
 }
 
 void Builder::nets()
@@ -221,22 +234,26 @@ void Builder::nets()
     const auto& nets = def.devices.interfaces;
     for (size_t i = 0; i < nets.size(); ++i) {
         const xml::InterfaceDef& n = nets[i];
-        const std::string netdev = "host" + n.info.alias;
-        if (n.type == "user") {
-            add("-netdev", Opts("user").add("id", netdev).str());
-        } else {
-            auto fd = ctx.tapFds.find(i);
-            if (fd == ctx.tapFds.end())
-                throw err::internal("no tap device was prepared for interface " + std::to_string(i) + " ('" +
-                                    n.info.alias + "')");
-            add("-netdev", Opts("tap").add("fd", std::to_string(fd->second)).add("id", netdev).str());
-        }
-        Opts o(netDeviceName(n));
-        o.add("netdev", netdev).add("id", n.info.alias).addIf("mac", n.mac);
-        pciOpts(o, n.info);
-        bootOpt(o, n.info);
-        add("-device", o.str());
+        auto fd = ctx.tapFds.find(i);
+        if (n.type != "user" && fd == ctx.tapFds.end())
+            throw err::internal("no tap device was prepared for interface " + std::to_string(i) + " ('" +
+                                n.info.alias + "')");
+        net(n, n.type == "user" ? std::string() : std::to_string(fd->second));
     }
+}
+
+void Builder::net(const xml::InterfaceDef& n, const std::string& tapFd)
+{
+    const std::string netdev = "host" + n.info.alias;
+    if (n.type == "user")
+        add("-netdev", Opts("user").add("id", netdev).str());
+    else
+        add("-netdev", Opts("tap").add("fd", tapFd).add("id", netdev).str());
+    Opts o(netDeviceName(n));
+    o.add("netdev", netdev).add("id", n.info.alias).addIf("mac", n.mac);
+    pciOpts(o, n.info);
+    bootOpt(o, n.info);
+    add("-device", o.str());
 }
 
 // `listenFd`: a unix socket in bind mode that virtbusd bound, else -1.
@@ -511,6 +528,30 @@ void appendDeviceArgs(Argv& argv, const xml::DomainDef& def, const CommandContex
     b.inputsAndGraphics();
     b.videosAndSounds();
     b.watchdogsHostdevsBalloonRng();
+}
+
+Argv diskArgv(const xml::DomainDef& def, const xml::DiskDef& d, const std::string& node, bool q35)
+{
+    Argv argv;
+    CommandContext ctx;
+    BootIndexes boot;
+    if (d.info.bootOrder)
+        boot[&d.info] = *d.info.bootOrder;
+    Builder b{argv, def, ctx, boot, q35};
+    b.disk(d, node);
+    return argv;
+}
+
+Argv netArgv(const xml::DomainDef& def, const xml::InterfaceDef& n, const std::string& tapFd, bool q35)
+{
+    Argv argv;
+    CommandContext ctx;
+    BootIndexes boot;
+    if (n.info.bootOrder)
+        boot[&n.info] = *n.info.bootOrder;
+    Builder b{argv, def, ctx, boot, q35};
+    b.net(n, tapFd);
+    return argv;
 }
 
 } // namespace virtbus::qemu::detail

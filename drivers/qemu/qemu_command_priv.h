@@ -132,6 +132,13 @@ using Argv = std::vector<std::string>;
 using BootIndexes = std::map<const xml::DeviceInfo*, unsigned>;
 void appendDeviceArgs(Argv& argv, const xml::DomainDef& def, const CommandContext& ctx, const BootIndexes& boot,
                       bool q35);
+// One device's options as the command line has them, for hotplug (the
+// same text then goes to QMP): a disk's "-blockdev" storage and format
+// nodes ("<node>-storage", "<node>-format"; none for an empty drive) and
+// its "-device"; an interface's "-netdev" (tap: fd=`tapFd`) and "-device".
+Argv diskArgv(const xml::DomainDef& def, const xml::DiskDef& d, const std::string& node, bool q35);
+std::vector<std::string> diskBlockdevs(const xml::DiskDef& d, const std::string& node); // JSON
+Argv netArgv(const xml::DomainDef& def, const xml::InterfaceDef& n, const std::string& tapFd, bool q35);
 
 // "key=value" lists for -device, -chardev, -netdev, ...: values are
 // escaped, the leading driver name is ours and never needs it.

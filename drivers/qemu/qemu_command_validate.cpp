@@ -214,8 +214,6 @@ void checkDisk(const xml::DiskDef& d, const Check& c)
         throw err::xml("unknown disk io mode " + q(d.driverIo));
     if (d.driverIo == "native" && !oneOf(d.driverCache, {"none", "directsync"}))
         throw err::configUnsupported("io='native' needs either no disk cache or directsync cache mode");
-    if (!d.iotune.empty())
-        throw err::configUnsupported("<iotune> of disk " + q(dev) + " is not supported by this driver");
 
     if (d.hasSource && !d.path.empty() && !d.path.starts_with('/'))
         throw err::invalidArg("disk source path " + q(d.path) + " must be absolute");

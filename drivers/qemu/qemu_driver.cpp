@@ -348,7 +348,7 @@ DomainSummary QemuDriver::domainSummary(const std::string& uuid)
     s.updated = d->active() && d->updated;
     s.osType = d->def->os.type.empty() ? "hvm" : d->def->os.type;
     s.schedulerType = "posix";
-    s.schedulerParams = 5;
+    s.schedulerParams = 1; // cpu_shares (qemu_sched.cpp)
     return s;
 }
 

@@ -28,6 +28,8 @@
 
 #include "driver.h"
 #include "qemu/event_loop.h"
+#include "qemu/json.h"
+#include "xml/domain_xml.h"
 
 namespace virtbus {
 
@@ -163,6 +165,19 @@ public:
     std::pair<std::string, int> domainScreenshot(const std::string& uuid, uint32_t screen, uint32_t flags) override;
     int domainOpenConsole(const std::string& uuid, const std::string& devname, uint32_t flags) override;
 
+    // ---- hotplug and live changes (qemu_hotplug*.cpp, qemu_iotune.cpp, qemu_sched.cpp) ----
+    void domainAttachDevice(const std::string& uuid, const std::string& xml, uint32_t flags) override;
+    void domainDetachDevice(const std::string& uuid, const std::string& xml, uint32_t flags) override;
+    void domainUpdateDevice(const std::string& uuid, const std::string& xml, uint32_t flags) override;
+    TypedParams domainGetBlockIoTune(const std::string& uuid, const std::string& disk, uint32_t flags) override;
+    void domainSetBlockIoTune(
+        const std::string& uuid, const std::string& disk, const TypedParams& p, uint32_t flags) override;
+    TypedParams domainGetInterfaceParameters(const std::string& uuid, const std::string& dev, uint32_t flags) override;
+    void domainSetInterfaceParameters(
+        const std::string& uuid, const std::string& dev, const TypedParams& p, uint32_t flags) override;
+    TypedParams domainGetSchedulerParameters(const std::string& uuid, uint32_t flags) override;
+    void domainSetSchedulerParameters(const std::string& uuid, const TypedParams& p, uint32_t flags) override;
+
     // Whether a running guest has the file or device at `path` as a disk
     // (qemu_storage.cpp): the storage driver asks before it deletes,
     // wipes or shrinks a volume.
@@ -287,6 +302,22 @@ private:
     // The console sessions virtbusd relays (one per pty), made on first use.
     std::mutex consolesMu_;
     std::shared_ptr<qemu::ConsoleRelays> consoles_;
+
+    // ---- hotplug (qemu_hotplug*.cpp) ----
+    // QMP events about devices (loop thread, mu_ held): DEVICE_DELETED,
+    // DEVICE_UNPLUG_GUEST_ERROR, DEVICE_TRAY_MOVED.
+    void hotplugEventLocked(const DomPtr& d, const std::string& event, const qemu::json::Value& data);
+    void attachLive(const DomPtr& d, xml::DeviceDef dev);
+    void detachLive(const DomPtr& d, const xml::DeviceDef& match);
+    void updateLive(const DomPtr& d, const xml::DeviceDef& dev, bool force);
+    // QEMU released `alias`: its backends go, the live XML and status
+    // follow, DeviceRemoved. No job needed (DEVICE_DELETED may come late).
+    void finishUnplug(const DomPtr& d, const std::string& alias);
+    // Gives the QEMU user the files of a hotplugged device (as at start).
+    void grantHotplug(const DomPtr& d, const xml::DomainDef& only);
+    void changeMedia(const DomPtr& d, const xml::DiskDef& disk);
+    // SetVcpus AFFECT_LIVE (qemu_vcpu_hotplug.cpp), job held, mu_ not.
+    void setLiveVcpus(const DomPtr& d, unsigned count);
 
     QemuConfig cfg_;
     qemu::EventLoop loop_;

@@ -17,6 +17,7 @@
 
 #include "snapshot_rules.h"
 #include "typed_params.h"
+#include "qemu/json.h"
 #include "xml/domain_xml.h"
 
 namespace virtbus::qemu {
@@ -119,6 +120,14 @@ struct QemuDomain {
     std::map<std::string, int> blockJobResults; // how the last job of a disk ended
     std::condition_variable blockJobEnded;     // with QemuDriver::mu_
 
+    // ---- hotplug (qemu_hotplug.cpp), guarded by QemuDriver::mu_ ----
+    // device_del sent for unplugAlias: DEVICE_DELETED (1) or
+    // DEVICE_UNPLUG_GUEST_ERROR (2) ends the wait on unplugCv.
+    std::string unplugAlias;
+    int unplugResult = 0;
+    std::condition_variable unplugCv;
+    std::map<std::string, std::string> unplugNodes; // disk alias -> its format node
+
     // ---- save/restore, core dumps and their jobs (qemu_save.cpp, qemu_jobs.cpp) ----
     std::shared_ptr<AsyncJob> asyncJob;     // a save or dump running (mu_)
     std::shared_ptr<AsyncJob> completedJob; // the last one that ended, for GetJobStats COMPLETED (mu_)
@@ -197,6 +206,36 @@ uint32_t resolveStatsGroups(uint32_t stats, uint32_t flags);
 void addBalloonDetail(TypedParams& p, Monitor* mon, const std::string& balloonPath, pid_t pid);
 // vcpu.N.wait and vcpu.N.delay: the thread's run-queue time (schedstat).
 void addVcpuSched(TypedParams& p, const std::string& prefix, pid_t pid, pid_t tid);
+
+// ---- hotplug (qemu_hotplug_devices.cpp) ----
+
+// The format node of a disk's medium ("" when empty): taken before an
+// unplug, since after DEVICE_DELETED no device names it any more.
+std::string hotplugDiskNode(Monitor& mon, const std::string& alias);
+// How QMP's block commands name a disk's device: virtio-blk-pci holds
+// its drive in the inner virtio device, which has no id of its own.
+inline std::string diskQomName(const xml::DiskDef& disk)
+{
+    return disk.targetBus == "virtio" ? "/machine/peripheral/" + disk.info.alias + "/virtio-backend"
+                                      : disk.info.alias;
+}
+// A node-name stem ("libvirt-N") no node of QEMU's has yet.
+std::string hotplugNextNode(Monitor& mon);
+// blockdev-del of "<stem>-format" and "<stem>-storage", errors ignored.
+void hotplugDeleteNodes(Monitor& mon, const std::string& formatNode);
+// A QMP command whose failure does not matter (cleanup).
+void hotplugQuietly(Monitor& mon, const std::string& cmd, json::Value args);
+// Throws the VirtError for a failed QMP step of a hotplug of `what`.
+[[noreturn]] void hotplugFailed(const std::string& what, const std::exception& e);
+// Each disk's <iotune> through block_set_io_throttle (qemu_iotune.cpp),
+// from applyBootTuning while the starting guest is still paused.
+void applyBootIotune(Monitor& mon, const xml::DomainDef& def);
+// Each tap's <bandwidth> with tc (qemu_bandwidth.cpp), likewise.
+void applyBootBandwidth(const xml::DomainDef& def);
+// <cputune><shares> through the guest's cgroup (qemu_sched.cpp), and the
+// cgroup's removal once QEMU is gone.
+void applyBootCgroup(pid_t pid, const xml::DomainDef& def);
+void removeCgroup(const std::string& name);
 
 // ---- processes (qemu_process.cpp) ----
 

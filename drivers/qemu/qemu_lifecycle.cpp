@@ -333,6 +333,7 @@ void QemuDriver::startProcess(const DomPtr& d, uint32_t flags, int startedDetail
             incoming(*mon);
         qemu::applyBootTuning(*mon, started);
         refreshBackingChains(d);
+        qemu::applyBootCgroup(pid, started);
         if (!(flags & kStartPaused))
             mon->execute("cont");
     } catch (const std::exception& e) {
@@ -434,6 +435,7 @@ void QemuDriver::processExited(const DomPtr& d)
     d->stopFromSnapshot = false;
     d->exitDetail = -1;
     releaseHostLocked(*d);
+    qemu::removeCgroup(name);
     d->exited.notify_all();
     removeStatus(name);
     if (!starting) {
@@ -529,9 +531,8 @@ void QemuDriver::onMonitorEvent(const std::weak_ptr<Dom>& w, const qemu::QmpMess
         std::string action = d->live ? d->live->onCrash : "destroy";
         if (action == "destroy" || action == "coredump-destroy")
             sendSignal(*d, SIGKILL);
-    } else if (e == "DEVICE_DELETED") {
-        if (std::string dev = data.str("device"); !dev.empty())
-            emitSignal(*d, sig::DeviceRemoved{dev});
+    } else if (e == "DEVICE_DELETED" || e == "DEVICE_UNPLUG_GUEST_ERROR" || e == "DEVICE_TRAY_MOVED") {
+        hotplugEventLocked(d, e, data);
     } else if (e == "BALLOON_CHANGE") {
         uint64_t kib = static_cast<uint64_t>(data.integer("actual")) / 1024;
         if (d->live)

@@ -116,6 +116,8 @@ void applyBootTuning(Monitor& mon, const xml::DomainDef& def)
                                   "cannot set CPU affinity on process " + std::to_string(threads[pin.vcpu]), errno);
         }
     }
+    applyBootIotune(mon, def);
+    applyBootBandwidth(def);
     std::string path = balloonPath(def);
     if (!path.empty() && def.devices.memballoon->statsPeriod && *def.devices.memballoon->statsPeriod > 0)
         mon.execute("qom-set", json::Object{{"path", path},
@@ -346,7 +348,7 @@ void QemuDriver::domainSetVcpus(const std::string& uuid, uint32_t count, uint32_
                                                        "virtbus's QEMU driver does not support");
     auto d = find(uuid);
     std::lock_guard job(d->job);
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     domain::updateImpact(flags, d->active(), d->persistent);
     xml::DomainDef* live = (flags & kAffectLive) ? d->live.get() : nullptr;
     xml::DomainDef* config = (flags & kAffectConfig) ? d->def.get() : nullptr;
@@ -363,9 +365,12 @@ void QemuDriver::domainSetVcpus(const std::string& uuid, uint32_t count, uint32_
     if (config && (flags & kVcpuMaximum) && count > kMaxVcpus)
         throw qemuError(ErrCode::InvalidArg, "requested vcpus is greater than max allowable vcpus for the domain: " +
                                                  std::to_string(count) + " > " + std::to_string(kMaxVcpus));
-    if (live && count != live->vcpu.current)
-        throw qemuError(ErrCode::OperationUnsupported,
-                        "live vCPU hotplug is not supported by virtbus's QEMU driver; use VIR_DOMAIN_AFFECT_CONFIG");
+    if (live && count != live->vcpu.current) {
+        lock.unlock(); // QMP round trips; the job keeps others out
+        setLiveVcpus(d, count);
+        lock.lock();
+        config = (flags & kAffectConfig) ? d->def.get() : nullptr;
+    }
     if (!config)
         return;
     if (flags & kVcpuMaximum) {
