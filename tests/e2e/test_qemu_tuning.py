@@ -204,8 +204,10 @@ class Tuning(E2ETestCase):
         pinned = [t for t in os.listdir(f"/proc/{pid}/task") if os.sched_getaffinity(int(t)) == {0}]
         if os.cpu_count() > 1:
             self.assertEqual(len(pinned), 1, "the vcpupin of the definition is applied at start")
-        with self.assertLibvirtError("hotplug is not supported"):
-            self.env.dom(path, "SetVcpus", "uu", 3, AFFECT_LIVE)
+        # vCPU hotplug (qemu_vcpu_hotplug.cpp): a third vCPU thread appears.
+        self.env.dom(path, "SetVcpus", "uu", 3, AFFECT_LIVE)
+        self.assertEqual(int(self.stats(path, 8)["vcpu.current"]), 3)
+        self.assertIn("vcpu.2.time", self.stats(path, 8))
 
 
 if __name__ == "__main__":
