@@ -179,7 +179,7 @@ void QemuDriver::runFileJob(const DomPtr& d, int operation, int fd, const std::s
                     throw makeError(ErrCode::OperationFailed, ErrDomain::Qemu, jobName + ": " + why);
                 }
                 std::this_thread::sleep_for(delay);
-                delay = std::min(delay * 2, std::chrono::milliseconds(100));
+                delay = std::min(delay * 2, std::chrono::milliseconds(25));
             }
         } catch (const qemu::QmpError& e) {
             throw makeError(ErrCode::OperationFailed, ErrDomain::Qemu, jobName + ": " + e.desc);

@@ -135,7 +135,7 @@ void QemuDriver::restoreGuest(const DomPtr& d, const std::string& from, xml::Dom
                 throw std::runtime_error("restoring the saved state from '" + from
                     + "' failed: " + r.str("error-desc", "QEMU could not load it"));
             std::this_thread::sleep_for(delay);
-            delay = std::min(delay * 2, std::chrono::milliseconds(100));
+            delay = std::min(delay * 2, std::chrono::milliseconds(25));
         }
     };
     try {
