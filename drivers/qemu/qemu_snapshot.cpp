@@ -255,19 +255,24 @@ SnapshotRef QemuDriver::domainSnapshotCreateXML(const std::string& uuid, const s
             throw;
         }
         // From here the guest writes to the overlays: the definitions follow.
-        std::lock_guard lock(mu_);
-        for (const auto& o : overlays) {
-            const xml::DiskDef& old = dom.devices.disks[o.disk];
-            for (auto* target : {d->live.get(), d->def.get()}) {
-                if (!target)
-                    continue;
-                for (auto& disk : target->devices.disks)
-                    if (disk.targetDev == old.targetDev && disk.path == old.path)
-                        qemu::snap::pointAtOverlay(disk, o);
+        {
+            std::lock_guard lock(mu_);
+            for (const auto& o : overlays) {
+                const xml::DiskDef& old = dom.devices.disks[o.disk];
+                for (auto* target : {d->live.get(), d->def.get()}) {
+                    if (!target)
+                        continue;
+                    for (auto& disk : target->devices.disks)
+                        if (disk.targetDev == old.targetDev && disk.path == old.path)
+                            qemu::snap::pointAtOverlay(disk, o);
+                }
             }
+            if (d->persistent)
+                saveConfig(*d->def);
         }
-        if (d->persistent)
-            saveConfig(*d->def);
+        // The live chain as QEMU now sees it (formats and all).
+        if (mon)
+            refreshBackingChains(d);
     } else {
         auto disks = qemu::snap::internalDisks(dom, def);
         if (disks.empty())

@@ -74,7 +74,7 @@ class Snapshots(E2ETestCase):
             f.seek(offset)
             return [int(m) for m in COUNT.findall(f.read().decode(errors="replace"))]
 
-    def wait_count(self, log, at_least, offset=0, timeout=30.0):
+    def wait_count(self, log, at_least, offset=0, timeout=90.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             c = self.counts(log, offset)
@@ -135,9 +135,9 @@ class Snapshots(E2ETestCase):
         offset = os.path.getsize(log)
         mark = self.mark()
         self.scall(s1, "Revert", "u", 0)
-        self.wait_event(path, EV_SUSPENDED, FROM_SNAPSHOT[EV_SUSPENDED], start=mark)
-        self.wait_event(path, EV_RESUMED, FROM_SNAPSHOT[EV_RESUMED], start=mark)
-        self.wait_event(path, EV_DEFINED, FROM_SNAPSHOT[EV_DEFINED], start=mark)
+        self.wait_event(path, EV_SUSPENDED, FROM_SNAPSHOT[EV_SUSPENDED], start=mark, timeout=60)
+        self.wait_event(path, EV_RESUMED, FROM_SNAPSHOT[EV_RESUMED], start=mark, timeout=60)
+        self.wait_event(path, EV_DEFINED, FROM_SNAPSHOT[EV_DEFINED], start=mark, timeout=60)
         self.assertEqual(self.state(path), (RUNNING, 4), "running/from snapshot")
         after = self.wait_count(log, 0, offset)
         self.assertLess(after[0], before, f"the counter jumps back (was {before}, now {after})")
@@ -190,7 +190,7 @@ class Snapshots(E2ETestCase):
         self.assertEqual(self.qemu_img_tags(image), ["a", "b", "c"])
         mark = self.mark()
         self.scall(a, "Revert", "u", 0)
-        self.wait_event(path, EV_DEFINED, FROM_SNAPSHOT[EV_DEFINED], start=mark)
+        self.wait_event(path, EV_DEFINED, FROM_SNAPSHOT[EV_DEFINED], start=mark, timeout=60)
         self.assertEqual(self.state(path)[0], SHUTOFF)
         d = self.snap(path, snapxml("d"))
         self.assertEqual(str(self.scall(b, "GetParent", "u", 0)), a)
@@ -253,13 +253,13 @@ class Snapshots(E2ETestCase):
         self.wait_count(log, written + 2)
         mark = self.mark()
         self.scall(off, "Revert", "u", 0)
-        self.wait_event(path, EV_STOPPED, FROM_SNAPSHOT[EV_STOPPED], start=mark)
+        self.wait_event(path, EV_STOPPED, FROM_SNAPSHOT[EV_STOPPED], start=mark, timeout=60)
         self.assertEqual(self.state(path), (SHUTOFF, 7), "shut off/from snapshot")
         self.assertEqual(self.disk_text(image), written, "the disk is back to the snapshot")
         # RUNNING: reverted, then started from the snapshot's configuration.
         mark = self.mark()
         self.scall(off, "Revert", "u", REVERT_RUNNING)
-        self.wait_event(path, EV_STARTED, FROM_SNAPSHOT[EV_STARTED], start=mark)
+        self.wait_event(path, EV_STARTED, FROM_SNAPSHOT[EV_STARTED], start=mark, timeout=60)
         self.assertEqual(self.state(path), (RUNNING, 4), "running/from snapshot")
         self.assertIsNotNone(self.env.qemu_pid(name), "a QEMU runs the guest")
 
@@ -287,7 +287,7 @@ class Snapshots(E2ETestCase):
         base = self.disk_text(image)
         now = self.counts(log)[-1]
         self.wait_count(log, now + 3)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while (self.disk_text(overlay) or -1) <= now and time.monotonic() < deadline:
             time.sleep(0.2)
         self.assertGreater(self.disk_text(overlay) or -1, now, "the overlay receives the guest's writes")
