@@ -23,16 +23,18 @@ from iface_common import (NS, XML_INACTIVE, HostInterfaceCase, addrs, iface_path
 
 def dhcp_clients(ifname):
     """Pids of udhcpc processes serving `ifname` (from /proc: procps may be
-    missing)."""
-    out = []
+    missing). A child udhcpc forked to run its hook script carries the same
+    command line until it execs; it is not a second client."""
+    found = {}
     for p in Path("/proc").iterdir():
         try:
             argv = (p / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
         if b"udhcpc" in argv and b"-i" in argv and argv[argv.index(b"-i") + 1:][:1] == [ifname.encode()]:
-            out.append(int(p.name))
-    return out
+            found[int(p.name)] = ppid
+    return sorted(pid for pid, ppid in found.items() if ppid not in found)
 
 
 class TestHostInterfaces(HostInterfaceCase):
