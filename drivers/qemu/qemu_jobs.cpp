@@ -302,7 +302,10 @@ std::tuple<int32_t, TypedParams> QemuDriver::domainGetJobStats(const std::string
 
 JobInfo QemuDriver::domainGetJobInfo(const std::string& uuid)
 {
-    auto [type, p] = domainGetJobStats(uuid, 0);
+    // Not a structured binding: clang's C++20 cannot capture one.
+    auto stats = domainGetJobStats(uuid, 0);
+    int32_t type = std::get<0>(stats);
+    const TypedParams& p = std::get<1>(stats);
     auto get = [&p](const char* name) -> uint64_t {
         const ParamValue* v = findParam(p, name);
         return v ? paramAsUnsigned(*v).value_or(0) : 0;
